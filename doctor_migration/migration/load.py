@@ -1,0 +1,161 @@
+"""Steps 2.2–3.4 of the plan on the target, in one transaction: stage, compare, merge, validate.
+
+Unlike the plan's step 2.1 there is no clean slate: doctors created in Supabase
+(legacy_user_id IS NULL) are never touched, existing migrated rows are updated in place
+(their id is referenced elsewhere), and migrated rows whose user is no longer clean are
+deleted unless another table still references them. Every row written is recorded in the
+run ledger with its state before and after, so the run can be rolled back exactly.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pandas as pd
+import psycopg
+
+from doctor_migration import __version__
+from doctor_migration.migration import target
+from doctor_migration.migration.db import load_sql
+from doctor_migration.migration.errors import MigrationError, StopMigration
+from doctor_migration.migration.mapping import copy_rows
+from doctor_migration.migration.validation import ValidationResult, validate_target
+
+
+@dataclass
+class LoadResult:
+    """What a load did (or, in a dry run, would have done)."""
+
+    run_id: str
+    dry_run: bool
+    clean_count: int
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    changed_columns: list[dict] = field(default_factory=list)
+    validation: list[ValidationResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+
+class _DryRunDone(Exception):
+    pass
+
+
+def _stage(conn: psycopg.Connection, rows: pd.DataFrame) -> None:
+    conn.execute(load_sql("create_doctor_stage"))
+    with conn.cursor().copy(load_sql("copy_doctor_stage")) as copy:
+        for values in copy_rows(rows):
+            copy.write_row(values)
+
+
+def _stop_on_duplicate_migrated_rows(conn: psycopg.Connection) -> None:
+    duplicates = conn.execute(load_sql("select_duplicate_migrated_doctors")).fetchall()
+    if duplicates:
+        named = ", ".join(f"legacy user {uid} ({n} rows)" for uid, n, _ in duplicates[:50])
+        raise StopMigration(
+            f"{len(duplicates)} legacy users already have more than one migrated doctors row: "
+            f"{named}; resolve them by hand before migrating"
+        )
+
+
+def _expect(what: str, done: int, planned: int) -> None:
+    if done != planned:
+        raise MigrationError(
+            f"{what} affected {done} doctors rows where {planned} were planned; rolled back"
+        )
+
+
+def load_doctors(
+    conn: psycopg.Connection,
+    rows: pd.DataFrame,
+    *,
+    run_id: str,
+    expected_count: int | None = None,
+    dry_run: bool = False,
+    timeouts: target.Timeouts = target.Timeouts(),
+) -> LoadResult:
+    """Merge `rows` (mapping.build_doctor_rows) into public.doctors in one transaction.
+
+    With dry_run the same statements run and are rolled back: the result says what a run
+    would do, and the target (doctors and ledger) is left exactly as it was.
+    """
+    started = time.perf_counter()
+    result = LoadResult(run_id=run_id, dry_run=dry_run, clean_count=len(rows))
+    legacy_ids = [int(i) for i in rows["legacy_user_id"]]
+    try:
+        with conn.transaction():
+            target.begin(conn, "plan" if dry_run else "run", run_id, timeouts)
+            target.lock_doctors(conn, timeouts.lock_timeout)
+            target.ensure_ledger(conn)
+            _stage(conn, rows)
+            _stop_on_duplicate_migrated_rows(conn)
+            conn.execute(load_sql("classify_doctor_changes"))
+            counts = dict(conn.execute(load_sql("select_doctor_change_counts")).fetchall())
+            result.inserted = counts.get("insert", 0)
+            result.updated = counts.get("update", 0)
+            result.deleted = counts.get("delete", 0)
+            result.unchanged = counts.get("unchanged", 0)
+            result.changed_columns = [
+                {"column": c, "doctors": n, "examples": list(ex)}
+                for c, n, ex in conn.execute(load_sql("select_changed_columns")).fetchall()
+            ]
+            to_delete = [r[0] for r in conn.execute(
+                "SELECT doctor_id FROM doctor_changes WHERE action = 'delete'").fetchall()]
+            references = target.referencing_rows(conn, to_delete)
+            if references:
+                raise StopMigration(
+                    "migrated doctors that are no longer clean are still referenced, so they "
+                    "cannot be deleted: " + "; ".join(references[:50])
+                )
+
+            ids = {"run_id": run_id}
+            conn.execute(load_sql("insert_run"), {
+                **ids,
+                "started_at": datetime.now(timezone.utc),
+                "expected_count": expected_count,
+                "clean_count": len(rows),
+                "os_user": getpass.getuser(),
+                "tool_version": __version__,
+            })
+            before = conn.execute(load_sql("insert_before_images"), ids).rowcount
+            _expect("recording the rows to change", before, result.updated + result.deleted)
+            _expect("the UPDATE", conn.execute(load_sql("update_doctors"), ids).rowcount,
+                    result.updated)
+            _expect("the INSERT", conn.execute(load_sql("insert_doctors"), ids).rowcount,
+                    result.inserted)
+            _expect("the DELETE", conn.execute(load_sql("delete_doctors")).rowcount,
+                    result.deleted)
+            conn.execute(load_sql("finish_run"), {
+                **ids, "inserted": result.inserted, "updated": result.updated,
+                "deleted": result.deleted, "unchanged": result.unchanged,
+            })
+
+            # Steps 3.1-3.4 before COMMIT: any failure rolls the whole load back.
+            result.validation = validate_target(conn, legacy_ids)
+            failed = [v for v in result.validation if not v.passed]
+            if failed and not dry_run:
+                raise StopMigration("validation failed before commit, rolled back: " + "; ".join(
+                    f"step {v.step} {v.name}: {v.summary}" for v in failed))
+            if dry_run:
+                raise _DryRunDone
+    except _DryRunDone:
+        pass
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise MigrationError(
+            f"the target role {conn.info.user} lacks a privilege the load needs: "
+            f"{exc.diag.message_primary}; nothing was changed"
+        ) from None
+    except psycopg.errors.QueryCanceled as exc:
+        raise MigrationError(
+            f"the load was cancelled ({exc.diag.message_primary}); nothing was changed"
+        ) from None
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,66 @@
+"""Phase 1 and step 1.1 of the plan: the doctor profiles in the target, the clean doctors in
+the source, and the two joined in Python (they live on separate servers)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import psycopg
+
+from doctor_migration.migration.db import load_sql
+from doctor_migration.migration.errors import MigrationError
+
+PROFILE_COLUMNS = ["id", "legacy_user_id", "first_name", "last_name", "email"]
+
+
+def _frame(cur: psycopg.Cursor) -> pd.DataFrame:
+    columns = [d.name for d in cur.description]
+    return pd.DataFrame(cur.fetchall(), columns=columns, dtype=object)
+
+
+def _run(conn: psycopg.Connection, name: str, role: str) -> pd.DataFrame:
+    try:
+        return _frame(conn.execute(load_sql(name)))
+    except psycopg.errors.UndefinedTable as exc:
+        raise MigrationError(f"the {role} database lacks a table the plan needs: {exc.diag.message_primary}") from None
+    except psycopg.errors.UndefinedColumn as exc:
+        raise MigrationError(f"the {role} database lacks a column the plan needs: {exc.diag.message_primary}") from None
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise MigrationError(f"the {role} database role may not read what the plan needs: {exc.diag.message_primary}") from None
+
+
+def fetch_doctor_profiles(target: psycopg.Connection) -> pd.DataFrame:
+    """Phase 1: every profile with profile_type 'doctor' and a legacy_user_id."""
+    with target.transaction():
+        return _run(target, "select_doctor_profiles", "target")
+
+
+def fetch_clean_doctors(source: psycopg.Connection) -> pd.DataFrame:
+    """Step 1.1: the plan's query, as written, in one READ ONLY, REPEATABLE READ transaction.
+
+    Only a SELECT: no temp table, no write; a role with SELECT on the four tables suffices.
+    date_joined and last_login come back as UTC timestamps, whatever the source's TimeZone.
+    """
+    source.read_only = True
+    source.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    with source.transaction():
+        clean = _run(source, "select_clean_doctors", "source")
+    for column in ("date_joined", "last_login"):
+        clean[column] = pd.to_datetime(clean[column], utc=True)
+    return clean
+
+
+def attach_profiles(clean: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
+    """The clean doctors with their doctor profile: how many they have and the first one's fields."""
+    counts = profiles.groupby("legacy_user_id").size().rename("profile_count")
+    first = profiles.drop_duplicates("legacy_user_id").set_index("legacy_user_id")
+    first = first.rename(columns={
+        "id": "profile_id",
+        "first_name": "profile_first_name",
+        "last_name": "profile_last_name",
+        "email": "profile_email",
+    })
+    joined = clean.join(counts, on="user_id").join(first, on="user_id")
+    joined["profile_count"] = joined["profile_count"].fillna(0).astype(int)
+    for column in ("profile_id", "profile_first_name", "profile_last_name", "profile_email"):
+        joined[column] = joined[column].astype(object).where(joined[column].notna(), None)
+    return joined

@@ -1,0 +1,98 @@
+"""What every transaction of the tool on the target starts with: settings, the one-at-a-time
+lock, a lock on doctors that names whoever blocks it, and the ledger's schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from doctor_migration.migration.db import APPLICATION_NAME, load_sql
+from doctor_migration.migration.errors import MigrationError
+
+# pg_try_advisory_xact_lock key shared by loads and rollbacks ("DMIG").
+MIGRATION_LOCK_KEY = 0x444D4947
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Limits of the tool's transactions on the target."""
+
+    lock_timeout: str = "30s"
+    statement_timeout: str = "30min"
+    idle_timeout: str = "5min"
+
+
+def begin(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) -> None:
+    """Settings, then the advisory lock: a second migration or rollback refuses at once."""
+    conn.execute(load_sql("set_transaction_settings"), {
+        "application_name": f"{APPLICATION_NAME} {what} {run_id}"[:63],
+        "lock_timeout": timeouts.lock_timeout,
+        "statement_timeout": timeouts.statement_timeout,
+        "idle_timeout": timeouts.idle_timeout,
+    })
+    if conn.execute(load_sql("try_migration_lock"), {"key": MIGRATION_LOCK_KEY}).fetchone()[0]:
+        return
+    holder = conn.execute(load_sql("select_migration_lock_holder"),
+                          {"key": MIGRATION_LOCK_KEY}).fetchone()
+    who = f"{holder[1]!r} (pid {holder[0]}, user {holder[2]}, since {holder[3]:%Y-%m-%d %H:%M:%S %Z})" \
+        if holder else "another session"
+    raise MigrationError(
+        f"another migration or rollback is running on the target: {who}; "
+        "wait for it to finish, then run again"
+    )
+
+
+def lock_doctors(conn: psycopg.Connection, lock_timeout: str) -> None:
+    """Lock public.doctors against writers; after lock_timeout, name the sessions in the way."""
+    try:
+        with conn.transaction():
+            conn.execute(load_sql("lock_doctors"))
+    except psycopg.errors.LockNotAvailable:
+        holders = conn.execute(load_sql("select_lock_holders")).fetchall()
+        named = "; ".join(
+            f"pid {pid} (user {user}, application {app or '-'}, {state}, "
+            f"query started {start:%Y-%m-%d %H:%M:%S %Z})" if start else f"pid {pid} (user {user})"
+            for pid, user, app, state, start, _ in holders
+        ) or "a session that has since gone"
+        raise MigrationError(
+            f"public.doctors stayed locked for {lock_timeout} by {named}; nothing was changed. "
+            "Let that session finish (or end it), then run again"
+        ) from None
+
+
+def ensure_ledger(conn: psycopg.Connection) -> None:
+    """Create the doctor_migration schema and its tables on first use."""
+    if conn.execute(load_sql("select_ledger_exists")).fetchone()[0]:
+        return
+    try:
+        with conn.transaction():
+            conn.execute(load_sql("create_ledger"))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        user = conn.info.user
+        raise MigrationError(
+            f"the target role {user} may not create the run ledger ({exc.diag.message_primary}): "
+            f"GRANT CREATE ON DATABASE {conn.info.dbname} TO {user}, or have an owner create "
+            "schema doctor_migration and grant it to this role"
+        ) from None
+
+
+def referencing_rows(conn: psycopg.Connection, doctor_ids: list) -> list[str]:
+    """Each table and doctors row among `doctor_ids` that another table's foreign key points at."""
+    if not doctor_ids:
+        return []
+    found = []
+    for _, schema, table, columns, referenced in conn.execute(
+            load_sql("select_doctor_foreign_keys")).fetchall():
+        query = sql.SQL(load_sql("select_doctor_references")).format(
+            table=sql.Identifier(schema, table),
+            referencing=sql.SQL(", ").join(sql.Identifier("t", c) for c in columns),
+            referenced=sql.SQL(", ").join(sql.Identifier("d", c) for c in referenced),
+        )
+        for doctor_id, legacy_id, n in conn.execute(query, {"doctor_ids": doctor_ids}):
+            found.append(
+                f"{schema}.{table} has {n} row(s) referencing doctors row {doctor_id} "
+                f"(legacy user {legacy_id})"
+            )
+    return found

@@ -1,0 +1,56 @@
+"""Steps 3.1 to 3.4 of the plan, run inside the load's transaction and again after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+
+from doctor_migration.migration.db import load_sql
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The outcome of one of the plan's post-migration validations."""
+
+    step: str
+    name: str
+    passed: bool
+    summary: str
+    values: dict[str, int] = field(default_factory=dict)
+    offenders: list[int] = field(default_factory=list)
+
+
+def validate_target(conn: psycopg.Connection, legacy_ids: list[int]) -> list[ValidationResult]:
+    """Steps 3.1–3.4 over the target as `conn` sees it, for the given clean legacy ids."""
+    cur = conn.execute(load_sql("validate_doctors"))
+    v = dict(zip([d.name for d in cur.description], cur.fetchone()))
+    missing = [r[0] for r in conn.execute(
+        load_sql("select_missing_legacy_ids"), {"legacy_ids": legacy_ids}).fetchall()]
+    expected = len(legacy_ids)
+    migrated, unique = v["migrated_doctors"], v["unique_legacy_ids"]
+    return [
+        ValidationResult(
+            "3.1", "migrated_doctor_count_is_expected", migrated == expected,
+            f"{migrated} migrated doctors, {expected} clean doctors",
+            {"migrated_doctors": migrated, "expected": expected,
+             "native_doctors": v["native_doctors"]},
+        ),
+        ValidationResult(
+            "3.2", "no_orphaned_doctors", v["orphaned_doctors"] == 0,
+            f"{v['orphaned_doctors']} doctors without a profile",
+            {"orphaned_doctors": v["orphaned_doctors"]},
+        ),
+        ValidationResult(
+            "3.3", "no_test_accounts_migrated", v["test_accounts"] == 0,
+            f"{v['test_accounts']} migrated doctors with a test/demo/internal e-mail",
+            {"test_accounts": v["test_accounts"]},
+        ),
+        ValidationResult(
+            "3.4", "legacy_ids_present_and_unique",
+            not missing and unique == migrated,
+            f"{len(missing)} clean legacy ids missing, {migrated - unique} duplicated",
+            {"total_migrated": migrated, "unique_legacy_ids": unique, "missing": len(missing)},
+            missing,
+        ),
+    ]

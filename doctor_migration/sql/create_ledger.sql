@@ -1,0 +1,34 @@
+-- The run ledger: the tool's own schema in the target, never in public (Supabase exposes
+-- public through its Data API). Every run that commits leaves one runs row and, for every
+-- doctors row it inserted, updated or deleted, that row's whole state before and after.
+CREATE SCHEMA IF NOT EXISTS doctor_migration;
+REVOKE ALL ON SCHEMA doctor_migration FROM PUBLIC;
+
+CREATE TABLE IF NOT EXISTS doctor_migration.runs (
+    run_id          text PRIMARY KEY,
+    started_at      timestamptz NOT NULL,
+    finished_at     timestamptz,
+    expected_count  integer,
+    clean_count     integer,
+    inserted        integer NOT NULL DEFAULT 0,
+    updated         integer NOT NULL DEFAULT 0,
+    deleted         integer NOT NULL DEFAULT 0,
+    unchanged       integer NOT NULL DEFAULT 0,
+    db_user         text NOT NULL DEFAULT current_user,
+    os_user         text,
+    tool_version    text,
+    rolled_back_at  timestamptz,
+    rolled_back_by  text
+);
+
+CREATE TABLE IF NOT EXISTS doctor_migration.row_changes (
+    run_id          text NOT NULL REFERENCES doctor_migration.runs (run_id),
+    doctor_id       uuid NOT NULL,
+    legacy_user_id  bigint,
+    action          text NOT NULL CHECK (action IN ('insert', 'update', 'delete')),
+    changed_columns text[],
+    before          jsonb,
+    after           jsonb,
+    PRIMARY KEY (run_id, doctor_id)
+);
+CREATE INDEX IF NOT EXISTS row_changes_doctor_id ON doctor_migration.row_changes (doctor_id);

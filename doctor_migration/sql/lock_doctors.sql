@@ -1,0 +1,2 @@
+-- Nobody else writes doctors while the load compares and merges (readers are not blocked).
+LOCK TABLE public.doctors IN SHARE ROW EXCLUSIVE MODE;

@@ -1,0 +1,3 @@
+SELECT action, count(*) AS doctors
+FROM doctor_changes
+GROUP BY action;
