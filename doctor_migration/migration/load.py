@@ -32,6 +32,7 @@ class LoadResult:
     run_id: str
     dry_run: bool
     clean_count: int
+    legacy_ids: list[int] = field(default_factory=list)
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
@@ -88,8 +89,9 @@ def load_doctors(
     would do, and the target (doctors and ledger) is left exactly as it was.
     """
     started = time.perf_counter()
-    result = LoadResult(run_id=run_id, dry_run=dry_run, clean_count=len(rows))
     legacy_ids = [int(i) for i in rows["legacy_user_id"]]
+    result = LoadResult(run_id=run_id, dry_run=dry_run, clean_count=len(rows),
+                        legacy_ids=legacy_ids)
     try:
         with conn.transaction():
             target.begin(conn, "plan" if dry_run else "run", run_id, timeouts)

@@ -71,11 +71,6 @@ def years_since(joined: datetime, today: date) -> int:
     return -_full_years(midnight, joined)
 
 
-def deduplication_method(email: str | None) -> str:
-    """Which key of step 1.1's DISTINCT ON chose this doctor: the e-mail, or first_last."""
-    return "email_priority" if email else "name_fallback"
-
-
 def build_doctor_rows(clean: pd.DataFrame, migration_date: date) -> pd.DataFrame:
     """Step 2.2's mapping with step 2.3's metadata, one row per clean doctor (most patients first).
 
@@ -101,7 +96,7 @@ def build_doctor_rows(clean: pd.DataFrame, migration_date: date) -> pd.DataFrame
                 "source_patient_count": int(d.patient_count),
                 "has_office_assignment": bool(d.has_office_assignment),
                 "has_settings": bool(d.has_settings),
-                "deduplication_method": deduplication_method(d.email),
+                "deduplication_method": d.deduplication_method,
                 "data_quality_score": "high",
             },
         })

@@ -46,7 +46,13 @@ def fetch_clean_doctors(source: psycopg.Connection) -> pd.DataFrame:
         clean = _run(source, "select_clean_doctors", "source")
     for column in ("date_joined", "last_login"):
         clean[column] = pd.to_datetime(clean[column], utc=True)
+    clean["deduplication_method"] = [deduplication_method(e) for e in clean["email"]]
     return clean
+
+
+def deduplication_method(email: str | None) -> str:
+    """Which key of step 1.1's DISTINCT ON chose this doctor: the e-mail, or first_last."""
+    return "email_priority" if email else "name_fallback"
 
 
 def attach_profiles(clean: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,108 @@
+"""doctor-migration: run, plan, demo. Parses arguments, launches the job, prints, exits."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+
+BAD_INPUT = 2
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.exit(BAD_INPUT, f"doctor-migration: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="doctor-migration", description=(
+        "Migrate the clean doctors of a legacy Django database into Supabase, as a Dagster run. "
+        "Reads SOURCE_DATABASE_URL and SUPABASE_DATABASE_URL; records runs in DAGSTER_HOME."))
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def gate_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--expected-count", type=positive_int, default=399, metavar="N",
+                       help="clean doctors the source must yield (default: 399, the plan's)")
+        p.add_argument("--lock-timeout", default="30s", metavar="DURATION",
+                       help="how long to wait for locks on public.doctors (default: 30s)")
+
+    gate_options(sub.add_parser("run", help="migrate: gates, load, validation, report"))
+    gate_options(sub.add_parser("plan", help="dry run: what `run` would do; writes nothing"))
+    demo = sub.add_parser("demo", help="run the migration on a generated world in embedded PostgreSQL")
+    demo.add_argument("--doctors", type=positive_int, default=399, metavar="N",
+                      help="clean doctors in the generated world (default: 399)")
+    return parser
+
+
+def _require_urls() -> str | None:
+    missing = [v for v in ("SOURCE_DATABASE_URL", "SUPABASE_DATABASE_URL") if not os.environ.get(v)]
+    if missing:
+        return f"set {' and '.join(missing)} (libpq URLs of the legacy source and the Supabase target)"
+    return None
+
+
+def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
+    import dagster as dg
+
+    from doctor_migration.defs.config import LoadConfig, SelectionConfig
+    from doctor_migration.runner import launch
+
+    problem = _require_urls()
+    if problem:
+        print(f"doctor-migration: error: {problem}", file=sys.stderr)
+        return BAD_INPUT
+    config = dg.RunConfig(ops={
+        "clean_doctors": SelectionConfig(expected_count=args.expected_count),
+        "loaded_doctors": LoadConfig(dry_run=dry_run, lock_timeout=args.lock_timeout),
+    })
+    job = "plan_doctor_migration" if dry_run else "migrate_doctors"
+    run_id = str(uuid.uuid4())
+    print(f"Dagster run {run_id} ({job})", flush=True)
+    outcome = launch(job, config, run_id=run_id)
+    if outcome.report:
+        print()
+        print(outcome.report)
+    if outcome.exit_code:
+        print(f"\nThe {'plan' if dry_run else 'run'} {run_id} did not complete; "
+              "nothing was written to the target.")
+        for line in outcome.failures:
+            print(line)
+    else:
+        print(f"{'Plan' if dry_run else 'Run'} {run_id} succeeded.")
+    return outcome.exit_code
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from doctor_migration.demo.run import demo_environment
+
+    with demo_environment(args.doctors) as env:
+        os.environ.update(env)
+        print(f"Demo world: {args.doctors} clean doctors among traps, in embedded PostgreSQL.")
+        return _migrate(argparse.Namespace(expected_count=args.doctors, lock_timeout="30s"),
+                        dry_run=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        return _migrate(args, dry_run=args.command == "plan")
+    except KeyboardInterrupt:
+        print("interrupted: the target's transaction was rolled back", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

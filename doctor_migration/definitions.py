@@ -1,0 +1,25 @@
+"""Everything the doctor_migration code location holds, assembled in one place."""
+
+import dagster as dg
+
+from doctor_migration.defs import assets, checks, jobs
+from doctor_migration.defs.loggers import progress_logger
+from doctor_migration.defs.resources import legacy_source, supabase_target
+
+defs = dg.Definitions(
+    assets=[
+        assets.profile_coverage,
+        assets.clean_doctors,
+        assets.doctor_rows,
+        assets.loaded_doctors,
+        assets.validation_report,
+    ],
+    asset_checks=[checks.loaded_doctors_pass_validation],
+    jobs=[jobs.migrate_doctors, jobs.plan_doctor_migration],
+    resources={
+        "source": legacy_source(),
+        "target": supabase_target(),
+        "io_manager": dg.FilesystemIOManager(),
+    },
+    loggers={"console": dg.colored_console_logger, "progress": progress_logger},
+)

@@ -1,0 +1,28 @@
+"""Run parameters that the Dagster launchpad shows, with their defaults."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+
+class SelectionConfig(dg.Config):
+    """How many clean doctors the operator expects (step 1.3 of the plan)."""
+
+    expected_count: int = Field(
+        default=399, gt=0,
+        description="Clean doctors the source must yield; the run stops before any write otherwise.",
+    )
+
+
+class LoadConfig(dg.Config):
+    """How the load behaves."""
+
+    dry_run: bool = Field(
+        default=False,
+        description="Do everything, then roll back: report what a run would change, write nothing.",
+    )
+    lock_timeout: str = Field(
+        default="30s",
+        description="How long to wait for other sessions' locks on public.doctors before stopping.",
+    )

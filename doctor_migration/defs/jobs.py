@@ -1,0 +1,25 @@
+"""Jobs an operator launches from the UI or the CLI. All run in process: a subprocess per
+step would cost seconds of Dagster start-up each."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from doctor_migration.defs.config import LoadConfig
+
+MIGRATION = dg.AssetSelection.groups("doctor_migration")
+
+migrate_doctors = dg.define_asset_job(
+    "migrate_doctors",
+    selection=MIGRATION,
+    description="Migrate the clean doctors: gates, one-transaction load, validation, report.",
+    executor_def=dg.in_process_executor,
+)
+
+plan_doctor_migration = dg.define_asset_job(
+    "plan_doctor_migration",
+    selection=MIGRATION,
+    description="Dry run: every gate and the whole load, rolled back; reports what a run would do.",
+    config=dg.RunConfig(ops={"loaded_doctors": LoadConfig(dry_run=True)}),
+    executor_def=dg.in_process_executor,
+)

@@ -1,0 +1,43 @@
+"""The embedded default: a generated legacy world and target in two throwaway servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from doctor_migration.demo.embedded import EmbeddedPostgres
+from doctor_migration.demo.world import generate_world, write_legacy, write_target
+
+READER = "legacy_reader"
+
+
+def grant_select_only(url: str, role: str = READER) -> None:
+    """A login role that may only SELECT the plan's four tables: no TEMP, no writes."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        dbname = conn.info.dbname
+        conn.execute(f"REVOKE ALL ON DATABASE {dbname} FROM PUBLIC")
+        conn.execute(f"GRANT CONNECT ON DATABASE {dbname} TO {role}")
+        conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        conn.execute(f"GRANT SELECT ON auth_user, dispatch_usersetting, dispatch_office_doctors, "
+                     f"dispatch_patient TO {role}")
+
+
+@contextmanager
+def demo_environment(n_clean: int = 399) -> Iterator[dict[str, str]]:
+    """Start both servers, build the world, yield the environment a run needs; stop on exit."""
+    with EmbeddedPostgres() as source, EmbeddedPostgres() as target:
+        world = generate_world(n_clean)
+        source_url = source.create_database("legacy")
+        target_url = target.create_database("postgres_target")
+        with psycopg.connect(source_url) as conn:
+            write_legacy(conn, world)
+        grant_select_only(source_url)
+        with psycopg.connect(target_url) as conn:
+            write_target(conn, world)
+        yield {
+            "SOURCE_DATABASE_URL": source.url("legacy", READER),
+            "SUPABASE_DATABASE_URL": target_url,
+        }

@@ -1,0 +1,102 @@
+"""Launch a job of the code location as a Dagster run in the instance at DAGSTER_HOME, in
+process, and boil its events down to what the operator must read."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+# Exit codes of the command line.
+OK, STOPPED, BAD_INPUT = 0, 1, 2
+
+
+@dataclass
+class RunOutcome:
+    """What a run did, for printing."""
+
+    run_id: str
+    success: bool
+    report: str | None = None
+    failures: list[str] = field(default_factory=list)
+    exit_code: int = OK
+    result: dg.ExecuteInProcessResult | None = None
+
+
+def instance() -> dg.DagsterInstance:
+    """The instance at DAGSTER_HOME (./.dagster_home when unset), so runs show in the UI."""
+    if not os.environ.get("DAGSTER_HOME"):
+        home = Path.cwd() / ".dagster_home"
+        if not home.exists():
+            home.mkdir()
+            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def _check_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    lines = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        meta = evaluation.metadata
+        line = f"check {evaluation.check_name} failed"
+        if "summary" in meta:
+            line += f": {meta['summary'].value}"
+        if meta.get("all_offending_legacy_ids") and meta["all_offending_legacy_ids"].value:
+            line += f"; offending legacy user ids: {meta['all_offending_legacy_ids'].value}"
+        if "offending_users" in meta:
+            line += "\n" + meta["offending_users"].value
+        lines.append(line)
+    return lines
+
+
+def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], bool]:
+    """One line per failed step, with the migration's own message; and whether any failure
+    was an error of input or environment (rather than a stop condition of the plan)."""
+    lines, bad_input = [], False
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        error = event.step_failure_data.error
+        while error is not None and error.cause is not None and error.cls_name.startswith("Dagster"):
+            error = error.cause
+        if error is None:
+            continue
+        if error.cls_name == "DagsterAssetCheckFailedError":
+            continue  # told by the check lines
+        message = error.message.strip()
+        if ": " in message and error.cls_name in message.split(": ", 1)[0]:
+            message = message.split(": ", 1)[1]
+        if error.cls_name == "StopMigration":
+            lines.append(f"stopped at {event.step_key}: {message}")
+        else:
+            bad_input = bad_input or error.cls_name == "MigrationError"
+            lines.append(f"error at {event.step_key}: {message}")
+    return lines, bad_input
+
+
+def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None,
+           progress: bool = True) -> RunOutcome:
+    """Run `job_name` in process in the DAGSTER_HOME instance and summarize it."""
+    from doctor_migration.definitions import defs
+
+    run_id = run_id or str(uuid.uuid4())
+    if progress:
+        run_config = dg.RunConfig(ops=run_config.ops, resources=run_config.resources,
+                                  loggers={"progress": {}})
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(
+        run_config=run_config, instance=instance(), run_id=run_id, raise_on_error=False)
+    outcome = RunOutcome(run_id=run_id, success=result.success, result=result)
+    for event in result.all_events:
+        if event.is_step_materialization and event.step_key == "validation_report":
+            outcome.report = event.event_specific_data.materialization.metadata["report"].value
+    step_lines, bad_input = _step_failures(result)
+    outcome.failures = _check_failures(result) + step_lines
+    if not result.success:
+        outcome.exit_code = BAD_INPUT if bad_input else STOPPED
+    return outcome
