@@ -53,23 +53,17 @@ def _require_urls() -> str | None:
 
 
 def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
-    import dagster as dg
-
-    from doctor_migration.defs.config import LoadConfig, SelectionConfig
-    from doctor_migration.runner import launch
+    from doctor_migration.runner import migrate
 
     problem = _require_urls()
     if problem:
         print(f"doctor-migration: error: {problem}", file=sys.stderr)
         return BAD_INPUT
-    config = dg.RunConfig(ops={
-        "clean_doctors": SelectionConfig(expected_count=args.expected_count),
-        "loaded_doctors": LoadConfig(dry_run=dry_run, lock_timeout=args.lock_timeout),
-    })
     job = "plan_doctor_migration" if dry_run else "migrate_doctors"
     run_id = str(uuid.uuid4())
     print(f"Dagster run {run_id} ({job})", flush=True)
-    outcome = launch(job, config, run_id=run_id)
+    outcome = migrate(args.expected_count, dry_run=dry_run, lock_timeout=args.lock_timeout,
+                      run_id=run_id)
     if outcome.report:
         print()
         print(outcome.report)

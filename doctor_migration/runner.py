@@ -79,6 +79,25 @@ def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], bool]:
     return lines, bad_input
 
 
+def migration_run_config(expected_count: int = 399, dry_run: bool = False,
+                         lock_timeout: str = "30s") -> dg.RunConfig:
+    """Run config of migrate_doctors / plan_doctor_migration."""
+    from doctor_migration.defs.config import LoadConfig, SelectionConfig
+
+    return dg.RunConfig(ops={
+        "clean_doctors": SelectionConfig(expected_count=expected_count),
+        "loaded_doctors": LoadConfig(dry_run=dry_run, lock_timeout=lock_timeout),
+    })
+
+
+def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: str = "30s",
+            run_id: str | None = None, progress: bool = True) -> RunOutcome:
+    """A migration run (or with dry_run, a plan) in the DAGSTER_HOME instance."""
+    job = "plan_doctor_migration" if dry_run else "migrate_doctors"
+    return launch(job, migration_run_config(expected_count, dry_run, lock_timeout),
+                  run_id=run_id, progress=progress)
+
+
 def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None,
            progress: bool = True) -> RunOutcome:
     """Run `job_name` in process in the DAGSTER_HOME instance and summarize it."""

@@ -76,7 +76,7 @@ def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
     clean, validate, record in the ledger; all or nothing."""
     with target.connect() as conn:
         result = load_doctors(
-            conn, doctor_rows, run_id=context.run_id,
+            conn, doctor_rows, run_id=context.run.run_id,
             # The blocking count gate upstream made the clean count the expected one.
             expected_count=len(doctor_rows), dry_run=config.dry_run,
             timeouts=Timeouts(lock_timeout=config.lock_timeout),
