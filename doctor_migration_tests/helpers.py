@@ -70,3 +70,12 @@ def migrate(expected_count: int, **kw):
     from doctor_migration import runner
 
     return runner.migrate(expected_count, progress=False, **kw)
+
+
+def lone_clean_ids(world: LegacyWorld) -> list[int]:
+    """Clean users that no other user duplicates (by e-mail or name), so excluding one of
+    them really removes a doctor."""
+    def key(u):
+        return u.email.strip().lower() if u.email else f"{u.first_name}_{u.last_name}".lower()
+    keys = [key(u) for u in world.users]
+    return [u.id for u in world.users if u.kind == "clean" and keys.count(key(u)) == 1]

@@ -1,0 +1,104 @@
+"""Every stop condition fails the run, names the offenders, and leaves the target's doctors
+(and the ledger) byte for byte as they were."""
+
+import psycopg
+import pytest
+
+from doctor_migration.runner import STOPPED
+from doctor_migration_tests.helpers import lone_clean_ids, migrate, snapshot
+
+
+def stops(dbs, expected_count: int, *needles: str):
+    before = snapshot(dbs.target_url)
+    outcome = migrate(expected_count)
+    assert not outcome.success
+    assert outcome.exit_code == STOPPED, outcome.failures
+    text = "\n".join(outcome.failures)
+    for needle in needles:
+        assert needle in text, (needle, text)
+    assert snapshot(dbs.target_url) == before
+    return outcome
+
+
+def test_wrong_count_stops_before_any_write(small_dbs):
+    stops(small_dbs, 41, "clean_doctor_count_is_expected", "40 clean doctors in the source, 41")
+
+
+def test_missing_profile_stops_and_names_the_user(small_dbs):
+    with small_dbs.target() as conn:
+        conn.execute("DELETE FROM public.profiles WHERE legacy_user_id IN (3, 17)")
+    stops(small_dbs, 40, "every_clean_doctor_has_one_profile", "3 17", "| 3 | no doctor profile |")
+
+
+def test_profile_of_another_type_does_not_count(small_dbs):
+    with small_dbs.target() as conn:
+        conn.execute("UPDATE public.profiles SET profile_type = 'patient' WHERE legacy_user_id = 5")
+    stops(small_dbs, 40, "every_clean_doctor_has_one_profile", "| 5 | no doctor profile |")
+
+
+def test_duplicate_profile_stops_and_names_the_user(small_dbs):
+    with small_dbs.target() as conn:
+        conn.execute(
+            "INSERT INTO public.profiles (legacy_user_id, first_name, last_name, email, "
+            "profile_type) SELECT legacy_user_id, first_name, last_name, email, profile_type "
+            "FROM public.profiles WHERE legacy_user_id = 7")
+    stops(small_dbs, 40, "every_clean_doctor_has_one_profile", "| 7 | 2 doctor profiles |")
+
+
+@pytest.mark.parametrize("column", ["first_name", "last_name", "email"])
+def test_profile_that_differs_from_the_source_stops(small_dbs, column):
+    with small_dbs.target() as conn:
+        conn.execute(f"UPDATE public.profiles SET {column} = 'Someone Else' "
+                     "WHERE legacy_user_id = 12")
+    stops(small_dbs, 40, "profiles_match_source", f"| 12 | {column} differ |")
+
+
+def test_case_and_spacing_differences_are_not_mismatches(small_dbs):
+    with small_dbs.target() as conn:
+        conn.execute("UPDATE public.profiles SET first_name = '  ' || upper(first_name) || ' ', "
+                     "email = upper(email) || '  ' WHERE legacy_user_id = 12")
+    assert migrate(40).success
+
+
+def test_all_offenders_are_named_not_just_the_first(small_dbs):
+    with small_dbs.target() as conn:
+        conn.execute("DELETE FROM public.profiles WHERE legacy_user_id BETWEEN 1 AND 30")
+    outcome = stops(small_dbs, 40, "30 have none")
+    ids = " ".join(str(i) for i in range(1, 31))
+    assert ids in "\n".join(outcome.failures)
+
+
+def test_referenced_row_that_is_no_longer_clean_stops_the_run(small_dbs):
+    assert migrate(40).success
+    uid = lone_clean_ids(small_dbs.world)[-1]
+    with small_dbs.target() as conn:
+        doctor_id = conn.execute(
+            "SELECT id FROM public.doctors WHERE legacy_user_id = %s", (uid,)).fetchone()[0]
+        conn.execute("INSERT INTO public.appointments (doctor_id) VALUES (%s)", (doctor_id,))
+    with small_dbs.source() as conn:
+        conn.execute("UPDATE auth_user SET is_active = false WHERE id = %s", (uid,))
+    stops(small_dbs, 39, "public.appointments has 1 row(s) referencing doctors row "
+          f"{doctor_id} (legacy user {uid})")
+
+
+def test_legacy_user_with_two_migrated_rows_stops_the_run(small_dbs):
+    assert migrate(40).success
+    with small_dbs.target() as conn:
+        conn.execute("INSERT INTO public.doctors (profile_id, legacy_user_id) "
+                      "SELECT profile_id, legacy_user_id FROM public.doctors "
+                      "WHERE legacy_user_id = 9")
+    stops(small_dbs, 40, "legacy user 9 (2 rows)")
+
+
+def test_failed_validation_before_commit_rolls_the_load_back(small_dbs):
+    # The plan's filters are case- and space-sensitive: a source e-mail with a trailing space
+    # passes step 1.1, its trimmed profile e-mail matches, and step 3.3 then finds an internal
+    # account among the migrated doctors. The load must roll back entirely.
+    with small_dbs.source() as conn:
+        conn.execute("UPDATE auth_user SET email = 'ops@brius.com ' WHERE id = 15")
+    with small_dbs.target() as conn:
+        conn.execute("UPDATE public.profiles SET email = 'ops@brius.com' "
+                     "WHERE legacy_user_id = 15")
+    stops(small_dbs, 40, "3.3 no_test_accounts_migrated")
+    with psycopg.connect(small_dbs.target_url) as conn:
+        assert conn.execute("SELECT to_regclass('doctor_migration.runs')").fetchone()[0] is None
