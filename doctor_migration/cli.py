@@ -39,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     gate_options(sub.add_parser("run", help="migrate: gates, load, validation, report"))
     gate_options(sub.add_parser("plan", help="dry run: what `run` would do; writes nothing"))
+    rollback = sub.add_parser("rollback", help="undo one run exactly (by its run id)")
+    which = rollback.add_mutually_exclusive_group(required=True)
+    which.add_argument("run_id", nargs="?", help="the run id that `run` printed")
+    which.add_argument("--last", action="store_true", help="the newest run not rolled back")
+    history = sub.add_parser("history", help="the runs in the target's ledger, newest first")
+    history.add_argument("--limit", type=positive_int, default=20, metavar="N")
     demo = sub.add_parser("demo", help="run the migration on a generated world in embedded PostgreSQL")
     demo.add_argument("--doctors", type=positive_int, default=399, metavar="N",
                       help="clean doctors in the generated world (default: 399)")
@@ -77,6 +83,59 @@ def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
     return outcome.exit_code
 
 
+def _target_url() -> str | None:
+    url = os.environ.get("SUPABASE_DATABASE_URL")
+    if not url:
+        print("doctor-migration: error: set SUPABASE_DATABASE_URL (libpq URL of the target)",
+              file=sys.stderr)
+    return url
+
+
+def _history(args: argparse.Namespace) -> int:
+    from doctor_migration.migration import db, ledger
+
+    url = _target_url()
+    if not url:
+        return BAD_INPUT
+    with db.connect(url, "target") as conn:
+        runs = ledger.history(conn, args.limit)
+    if not runs:
+        print("No migration run has committed on this target yet.")
+        return 0
+    header = ["run id", "started (UTC)", "by", "version", "expected", "ins", "upd", "del",
+              "same", "state"]
+    rows = [[r.run_id, f"{r.started_at:%Y-%m-%d %H:%M:%S}", f"{r.db_user}/{r.os_user}",
+             r.tool_version or "", r.expected_count or "", r.inserted, r.updated, r.deleted,
+             r.unchanged, r.state] for r in runs]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    for row in [header, *rows]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from doctor_migration.migration import db, ledger
+    from doctor_migration.runner import roll_back
+
+    url = _target_url()
+    if not url:
+        return BAD_INPUT
+    run_id = args.run_id
+    if args.last:
+        with db.connect(url, "target") as conn:
+            run_id = ledger.last_run_id(conn)
+    print(f"Rolling back run {run_id}", flush=True)
+    outcome = roll_back(run_id)
+    if outcome.exit_code:
+        print(f"\nRun {run_id} was not rolled back; nothing was changed.")
+        for line in outcome.failures:
+            print(line)
+    else:
+        print(f"Run {run_id} rolled back: the doctors it touched are as they were before it "
+              f"(Dagster run {outcome.run_id}).")
+    return outcome.exit_code
+
+
 def _demo(args: argparse.Namespace) -> int:
     from doctor_migration.demo.run import demo_environment
 
@@ -89,10 +148,19 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from doctor_migration.migration.errors import MigrationError
+
     try:
         if args.command == "demo":
             return _demo(args)
+        if args.command == "history":
+            return _history(args)
+        if args.command == "rollback":
+            return _rollback(args)
         return _migrate(args, dry_run=args.command == "plan")
+    except MigrationError as exc:
+        print(f"doctor-migration: error: {exc}", file=sys.stderr)
+        return 1 if type(exc).__name__ in ("RollbackRefused", "StopMigration") else BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted: the target's transaction was rolled back", file=sys.stderr)
         return 130

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from doctor_migration.defs import assets, checks, jobs
+from doctor_migration.defs.rollback import rollback_doctor_migration
 from doctor_migration.defs.loggers import progress_logger
 from doctor_migration.defs.resources import legacy_source, supabase_target
 
@@ -15,7 +16,7 @@ defs = dg.Definitions(
         assets.validation_report,
     ],
     asset_checks=[checks.loaded_doctors_pass_validation],
-    jobs=[jobs.migrate_doctors, jobs.plan_doctor_migration],
+    jobs=[jobs.migrate_doctors, jobs.plan_doctor_migration, rollback_doctor_migration],
     resources={
         "source": legacy_source(),
         "target": supabase_target(),

@@ -12,6 +12,8 @@ import dagster as dg
 
 # Exit codes of the command line.
 OK, STOPPED, BAD_INPUT = 0, 1, 2
+# Errors that are the plan's stop conditions or a refusal, not bad input.
+REFUSALS = {"StopMigration", "RollbackRefused"}
 
 
 @dataclass
@@ -71,7 +73,7 @@ def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], bool]:
         message = error.message.strip()
         if ": " in message and error.cls_name in message.split(": ", 1)[0]:
             message = message.split(": ", 1)[1]
-        if error.cls_name == "StopMigration":
+        if error.cls_name in REFUSALS:
             lines.append(f"stopped at {event.step_key}: {message}")
         else:
             bad_input = bad_input or error.cls_name == "MigrationError"
@@ -96,6 +98,15 @@ def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: s
     job = "plan_doctor_migration" if dry_run else "migrate_doctors"
     return launch(job, migration_run_config(expected_count, dry_run, lock_timeout),
                   run_id=run_id, progress=progress)
+
+
+def roll_back(run_id: str, *, progress: bool = True) -> RunOutcome:
+    """A rollback_doctor_migration run for `run_id` in the DAGSTER_HOME instance."""
+    from doctor_migration.defs.rollback import RollbackConfig
+
+    return launch("rollback_doctor_migration",
+                  dg.RunConfig(ops={"rollback_run": RollbackConfig(run_id=run_id)}),
+                  progress=progress)
 
 
 def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None,
