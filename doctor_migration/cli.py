@@ -37,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--lock-timeout", default="30s", metavar="DURATION",
                        help="how long to wait for locks on public.doctors (default: 30s)")
 
-    gate_options(sub.add_parser("run", help="migrate: gates, load, validation, report"))
+    run = sub.add_parser("run", help="migrate: gates, load, validation, report")
+    gate_options(run)
+    run.add_argument("--create-indexes", action="store_true",
+                     help="create the index step 4.2 needs on doctors(legacy_user_id) if missing "
+                          "(CREATE INDEX CONCURRENTLY); otherwise it is only recommended")
     gate_options(sub.add_parser("plan", help="dry run: what `run` would do; writes nothing"))
     rollback = sub.add_parser("rollback", help="undo one run exactly (by its run id)")
     which = rollback.add_mutually_exclusive_group(required=True)
@@ -45,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--last", action="store_true", help="the newest run not rolled back")
     history = sub.add_parser("history", help="the runs in the target's ledger, newest first")
     history.add_argument("--limit", type=positive_int, default=20, metavar="N")
+    report = sub.add_parser("report", help="print a run's report from DAGSTER_HOME")
+    report.add_argument("run_id", nargs="?", help="a run id (default: the newest run)")
+    report.add_argument("--json", action="store_true", help="JSON instead of Markdown")
+    explain = sub.add_parser("explain", help="why was (or wasn't) a legacy user migrated")
+    explain.add_argument("user_id", type=positive_int, help="auth_user.id in the source")
+    explain.add_argument("--show-pii", action="store_true",
+                         help="also print the user's name and e-mail")
     demo = sub.add_parser("demo", help="run the migration on a generated world in embedded PostgreSQL")
     demo.add_argument("--doctors", type=positive_int, default=399, metavar="N",
                       help="clean doctors in the generated world (default: 399)")
@@ -69,7 +80,7 @@ def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
     run_id = str(uuid.uuid4())
     print(f"Dagster run {run_id} ({job})", flush=True)
     outcome = migrate(args.expected_count, dry_run=dry_run, lock_timeout=args.lock_timeout,
-                      run_id=run_id)
+                      create_indexes=getattr(args, "create_indexes", False), run_id=run_id)
     if outcome.report:
         print()
         print(outcome.report)
@@ -136,6 +147,41 @@ def _rollback(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def _report(args: argparse.Namespace) -> int:
+    import json
+
+    from doctor_migration.migration.report import render_markdown
+    from doctor_migration.runner import stored_report
+
+    report = stored_report(args.run_id)
+    if report is None:
+        which = f"run {args.run_id}" if args.run_id else "any run"
+        print(f"doctor-migration: error: no report of {which} in DAGSTER_HOME "
+              f"({os.environ.get('DAGSTER_HOME', './.dagster_home')})", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2, default=str) if args.json else render_markdown(report))
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from doctor_migration.migration import db
+    from doctor_migration.migration.explain import explain_user
+
+    source_url = os.environ.get("SOURCE_DATABASE_URL")
+    if not source_url:
+        print("doctor-migration: error: set SOURCE_DATABASE_URL", file=sys.stderr)
+        return BAD_INPUT
+    target_url = os.environ.get("SUPABASE_DATABASE_URL")
+    with db.connect(source_url, "source") as source:
+        if target_url:
+            with db.connect(target_url, "target") as target:
+                lines = explain_user(source, target, args.user_id, args.show_pii)
+        else:
+            lines = explain_user(source, None, args.user_id, args.show_pii)
+    print("\n".join(lines))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from doctor_migration.demo.run import demo_environment
 
@@ -157,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             return _history(args)
         if args.command == "rollback":
             return _rollback(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "explain":
+            return _explain(args)
         return _migrate(args, dry_run=args.command == "plan")
     except MigrationError as exc:
         print(f"doctor-migration: error: {exc}", file=sys.stderr)

@@ -15,7 +15,11 @@ defs = dg.Definitions(
         assets.loaded_doctors,
         assets.validation_report,
     ],
-    asset_checks=[checks.loaded_doctors_pass_validation],
+    asset_checks=[
+        checks.loaded_doctors_pass_validation,
+        checks.loaded_doctors_reconcile,
+        checks.loaded_doctors_meet_plan_timings,
+    ],
     jobs=[jobs.migrate_doctors, jobs.plan_doctor_migration, rollback_doctor_migration],
     resources={
         "source": legacy_source(),

@@ -23,6 +23,7 @@ class RunOutcome:
     run_id: str
     success: bool
     report: str | None = None
+    report_json: dict | None = None
     failures: list[str] = field(default_factory=list)
     exit_code: int = OK
     result: dg.ExecuteInProcessResult | None = None
@@ -82,22 +83,40 @@ def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], bool]:
 
 
 def migration_run_config(expected_count: int = 399, dry_run: bool = False,
-                         lock_timeout: str = "30s") -> dg.RunConfig:
+                         lock_timeout: str = "30s", create_indexes: bool = False) -> dg.RunConfig:
     """Run config of migrate_doctors / plan_doctor_migration."""
     from doctor_migration.defs.config import LoadConfig, SelectionConfig
 
     return dg.RunConfig(ops={
         "clean_doctors": SelectionConfig(expected_count=expected_count),
-        "loaded_doctors": LoadConfig(dry_run=dry_run, lock_timeout=lock_timeout),
+        "loaded_doctors": LoadConfig(dry_run=dry_run, lock_timeout=lock_timeout,
+                                     create_indexes=create_indexes),
     })
 
 
 def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: str = "30s",
-            run_id: str | None = None, progress: bool = True) -> RunOutcome:
+            create_indexes: bool = False, run_id: str | None = None,
+            progress: bool = True) -> RunOutcome:
     """A migration run (or with dry_run, a plan) in the DAGSTER_HOME instance."""
     job = "plan_doctor_migration" if dry_run else "migrate_doctors"
-    return launch(job, migration_run_config(expected_count, dry_run, lock_timeout),
+    return launch(job, migration_run_config(expected_count, dry_run, lock_timeout, create_indexes),
                   run_id=run_id, progress=progress)
+
+
+def stored_report(run_id: str | None = None) -> dict | None:
+    """The report (JSON form) of a run recorded in the DAGSTER_HOME instance; the newest when
+    run_id is None."""
+    key = dg.AssetKey("validation_report")
+    inst = instance()
+    if run_id is None:
+        entry = inst.get_latest_materialization_event(key)
+        entries = [entry] if entry else []
+    else:
+        entries = [e for e in inst.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+                   if e.asset_materialization.asset_key == key]
+    for entry in entries:
+        return entry.asset_materialization.metadata["report_json"].value
+    return None
 
 
 def roll_back(run_id: str, *, progress: bool = True) -> RunOutcome:
@@ -124,7 +143,9 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
     outcome = RunOutcome(run_id=run_id, success=result.success, result=result)
     for event in result.all_events:
         if event.is_step_materialization and event.step_key == "validation_report":
-            outcome.report = event.event_specific_data.materialization.metadata["report"].value
+            metadata = event.event_specific_data.materialization.metadata
+            outcome.report = metadata["report"].value
+            outcome.report_json = metadata["report_json"].value
     step_lines, bad_input = _step_failures(result)
     outcome.failures = _check_failures(result) + step_lines
     if not result.success:

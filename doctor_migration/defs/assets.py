@@ -9,13 +9,12 @@ import pandas as pd
 from doctor_migration.defs.checks import CLEAN_DOCTOR_CHECKS, SHOWN, gate_check_result
 from doctor_migration.defs.config import LoadConfig, SelectionConfig
 from doctor_migration.defs.resources import PostgresResource
-from doctor_migration.migration import selection
+from doctor_migration.migration import accounting, selection, timings
 from doctor_migration.migration.gates import evaluate_gates
 from doctor_migration.migration.load import LoadResult, load_doctors
 from doctor_migration.migration.mapping import build_doctor_rows
-from doctor_migration.migration.report import markdown_table, render_report
+from doctor_migration.migration.report import build_report, markdown_table, render_markdown
 from doctor_migration.migration.target import Timeouts
-from doctor_migration.migration.validation import validate_target
 
 GROUP = "doctor_migration"
 # Columns that identify people; dropped once the gates have compared them.
@@ -43,15 +42,20 @@ def clean_doctors(config: SelectionConfig, source: PostgresResource,
                   profile_coverage: pd.DataFrame):
     """Step 1.1 of the plan on the source, joined with each doctor's profile; gated by step 1.3."""
     with source.connect() as conn:
-        clean = selection.fetch_clean_doctors(conn)
+        clean, outcomes = selection.read_source(conn)
     joined = selection.attach_profiles(clean, profile_coverage)
+    tally = accounting.account(outcomes, clean)
     gates = evaluate_gates(joined, config.expected_count)
+    gates.append(accounting.every_source_user_accounted_for(tally))
     yield dg.Output(joined.drop(columns=PII_COLUMNS), metadata={
         "dagster/row_count": len(joined),
         "expected_count": config.expected_count,
         "with_office_assignment": int(joined["has_office_assignment"].sum()),
         "with_settings": int(joined["has_settings"].sum()),
         "deduplicated_by_name": int((joined["deduplication_method"] == "name_fallback").sum()),
+        "source_users": tally.source_users,
+        "accounting": dg.MetadataValue.json(tally.rows()),
+        "accounting_table": dg.MetadataValue.md(markdown_table(["outcome", "users"], tally.rows())),
     })
     for gate in gates:
         yield gate_check_result(gate)
@@ -81,7 +85,13 @@ def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
             expected_count=len(doctor_rows), dry_run=config.dry_run,
             timeouts=Timeouts(lock_timeout=config.lock_timeout),
         )
+        index = timings.legacy_id_index(conn)
+        if config.create_indexes and not config.dry_run and index is None:
+            context.log.info("creating " + timings.INDEX_ADVICE)
+            timings.create_legacy_id_index(conn)
+            index = timings.legacy_id_index(conn)
     return dg.Output(result, metadata={
+        "legacy_id_index": index or "none",
         "dry_run": result.dry_run,
         "inserted": result.inserted,
         "updated": result.updated,
@@ -93,15 +103,60 @@ def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
     })
 
 
-@dg.asset(group_name=GROUP, kinds={"markdown"})
-def validation_report(loaded_doctors: LoadResult, target: PostgresResource) -> dg.MaterializeResult:
-    """The outcome for the operator: counts, changed columns, steps 3.1-3.4, the ledger entry."""
-    validation = loaded_doctors.validation
-    if not loaded_doctors.dry_run:
-        with target.connect() as conn, conn.transaction():
-            validation = validate_target(conn, loaded_doctors.legacy_ids)
-    report = render_report(loaded_doctors, validation)
+def _run_checks(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
+    checks = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = entry.dagster_event.event_specific_data
+        summary = evaluation.metadata.get("summary")
+        checks.append({
+            "asset": evaluation.asset_key.to_user_string(),
+            "check": evaluation.check_name,
+            "passed": evaluation.passed,
+            "severity": evaluation.severity.value,
+            "summary": summary.value if summary else "",
+        })
+    return checks
+
+
+def _run_materialization(instance: dg.DagsterInstance, run_id: str, asset: str) -> dict:
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = entry.asset_materialization
+        if materialization.asset_key.to_user_string() == asset:
+            return {k: v.value for k, v in materialization.metadata.items()}
+    return {}
+
+
+def _timings(checks: list[dict], instance: dg.DagsterInstance, run_id: str) -> list[dict]:
+    rows = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = entry.dagster_event.event_specific_data
+        meta = {k: v.value for k, v in evaluation.metadata.items()}
+        if "execution_ms" in meta:
+            rows.append({"step": meta["step"], "name": evaluation.check_name,
+                         "planning_ms": meta["planning_ms"], "execution_ms": meta["execution_ms"],
+                         "threshold_ms": meta["threshold_ms"], "node_types": meta["node_types"]})
+    return sorted(rows, key=lambda t: t["step"])
+
+
+@dg.asset(group_name=GROUP, kinds={"markdown"}, deps=[clean_doctors])
+def validation_report(context: dg.AssetExecutionContext,
+                      loaded_doctors: LoadResult) -> dg.MaterializeResult:
+    """The document for the operator: counts, the accounting of every source user, every
+    check of the run, step 4's timings and the ledger entry."""
+    run_id = context.run.run_id
+    checks = _run_checks(context.instance, run_id)
+    selection_meta = _run_materialization(context.instance, run_id, "clean_doctors")
+    load_meta = _run_materialization(context.instance, run_id, "loaded_doctors")
+    index = load_meta.get("legacy_id_index")
+    report = build_report(
+        loaded_doctors,
+        accounting=selection_meta.get("accounting"),
+        checks=checks,
+        timings=_timings(checks, context.instance, run_id),
+        legacy_id_index=None if index in (None, "none") else index,
+    )
     return dg.MaterializeResult(metadata={
-        "report": dg.MetadataValue.md(report),
-        "all_passed": all(v.passed for v in validation),
+        "report": dg.MetadataValue.md(render_markdown(report)),
+        "report_json": dg.MetadataValue.json(report),
+        "all_checks_passed": report["all_checks_passed"],
     })

@@ -2,10 +2,13 @@
 before anything is written."""
 
 import dagster as dg
+import pandas as pd
 
 from doctor_migration.defs.resources import PostgresResource
+from doctor_migration.migration import reconcile, timings
 from doctor_migration.migration.gates import GateResult
 from doctor_migration.migration.load import LoadResult
+from doctor_migration.migration.report import markdown_table
 from doctor_migration.migration.validation import ValidationResult, validate_target
 
 SHOWN = 50  # offending legacy ids listed in a check's metadata
@@ -25,6 +28,11 @@ CLEAN_DOCTOR_CHECKS = [
         description="Step 1.3: profile names and e-mails equal the source's "
                     "(trimmed, case-insensitive).",
     ),
+    dg.AssetCheckSpec(
+        "every_source_user_accounted_for", asset="clean_doctors", blocking=True,
+        description="Every auth_user is migrated or excluded with its first reason; the totals "
+                    "add up and the migrated set is exactly the plan's step 1.1 result.",
+    ),
 ]
 
 # Steps 3.1-3.4, evaluated against the committed target.
@@ -38,6 +46,34 @@ LOADED_DOCTOR_CHECKS = [
         ("legacy_ids_present_and_unique",
          "Step 3.4: every clean legacy id has exactly one migrated row."),
     ]
+]
+
+
+RECONCILIATION_CHECKS = [
+    dg.AssetCheckSpec(
+        "migrated_rows_match_mapping", asset="loaded_doctors", blocking=True,
+        additional_deps=["doctor_rows"],
+        description="Every migrated row, read back from the target, equals the step 2.2 "
+                    "mapping column by column.",
+    ),
+    dg.AssetCheckSpec(
+        "native_doctors_untouched", asset="loaded_doctors", blocking=True,
+        additional_deps=["doctor_rows"],
+        description="Doctors created in Supabase (legacy_user_id IS NULL) are exactly as "
+                    "before the run.",
+    ),
+]
+
+# Step 4: measured, warned about, never blocking (WARN severity).
+TIMING_CHECKS = [
+    dg.AssetCheckSpec(
+        "profile_join_under_100ms", asset="loaded_doctors", blocking=True,
+        description="Step 4.1: the doctors-profiles join runs under 100 ms (warning only).",
+    ),
+    dg.AssetCheckSpec(
+        "legacy_id_lookup_under_10ms", asset="loaded_doctors", blocking=True,
+        description="Step 4.2: a lookup by legacy_user_id runs under 10 ms (warning only).",
+    ),
 ]
 
 
@@ -78,3 +114,70 @@ def loaded_doctors_pass_validation(loaded_doctors: LoadResult, target: PostgresR
             results = validate_target(conn, loaded_doctors.legacy_ids)
     for v in results:
         yield validation_check_result(v, loaded_doctors.dry_run)
+
+
+@dg.multi_asset_check(specs=RECONCILIATION_CHECKS)
+def loaded_doctors_reconcile(loaded_doctors: LoadResult, doctor_rows: pd.DataFrame,
+                             target: PostgresResource):
+    """Read every migrated row back and compare it with the mapping; compare native doctors."""
+    with target.connect() as conn, conn.transaction():
+        actual = reconcile.fetch_migrated_rows(conn)
+    if loaded_doctors.dry_run:
+        result = reconcile.Reconciliation(compared=0)
+        summary = "dry run: nothing was written, nothing to reconcile"
+    else:
+        result = reconcile.reconcile(actual, doctor_rows)
+        summary = result.summary
+    shown = sorted(result.mismatches)[:SHOWN]
+    rows = [[uid, ", ".join(result.mismatches[uid])] for uid in shown]
+    yield dg.AssetCheckResult(
+        asset_key="loaded_doctors", check_name="migrated_rows_match_mapping",
+        passed=result.passed, metadata={
+            "summary": summary, "compared": result.compared,
+            "mismatching": len(result.mismatches),
+            "missing_legacy_ids": dg.MetadataValue.json(result.missing[:SHOWN]),
+            "unexpected_legacy_ids": dg.MetadataValue.json(result.unexpected[:SHOWN]),
+            "mismatching_columns": dg.MetadataValue.md(
+                markdown_table(["legacy user id", "columns"], rows) if rows else "none"),
+        })
+    before, after = loaded_doctors.native_before, loaded_doctors.native_after
+    untouched = before == after
+    yield dg.AssetCheckResult(
+        asset_key="loaded_doctors", check_name="native_doctors_untouched", passed=untouched,
+        metadata={
+            "summary": (f"{after[0] if after else 0} native doctors, "
+                        + ("every column as before the run" if untouched
+                           else f"changed during the run (before: {before}, after: {after})")),
+            "native_doctors": after[0] if after else 0,
+        })
+
+
+@dg.multi_asset_check(specs=TIMING_CHECKS)
+def loaded_doctors_meet_plan_timings(loaded_doctors: LoadResult, target: PostgresResource):
+    """Steps 4.1 and 4.2 with EXPLAIN ANALYZE; slower than the plan's thresholds is a warning."""
+    lookup_id = loaded_doctors.legacy_ids[0] if loaded_doctors.legacy_ids else None
+    with target.connect() as conn:
+        measured = {t.name: t for t in timings.measure(conn, lookup_id)}
+        index = timings.legacy_id_index(conn)
+    for spec in TIMING_CHECKS:
+        t = measured.get(spec.name)
+        if t is None:
+            yield dg.AssetCheckResult(check_name=spec.name, asset_key="loaded_doctors",
+                                      passed=True, metadata={"summary": "no migrated doctor"})
+            continue
+        metadata = {
+            "summary": f"{t.total_ms:.2f} ms (threshold {t.threshold_ms:.0f} ms), "
+                       f"plan: {', '.join(t.node_types)}",
+            "planning_ms": round(t.planning_ms, 3),
+            "execution_ms": round(t.execution_ms, 3),
+            "threshold_ms": t.threshold_ms,
+            "node_types": dg.MetadataValue.json(t.node_types),
+            "step": t.step,
+        }
+        if t.step == "4.2":
+            metadata["legacy_id_index"] = index or "none"
+            if t.sequential_scan_on_doctors and not index:
+                metadata["recommendation"] = timings.INDEX_ADVICE
+        yield dg.AssetCheckResult(
+            check_name=spec.name, asset_key="loaded_doctors", passed=t.passed,
+            severity=dg.AssetCheckSeverity.WARN, metadata=metadata)

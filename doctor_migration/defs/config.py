@@ -22,6 +22,11 @@ class LoadConfig(dg.Config):
         default=False,
         description="Do everything, then roll back: report what a run would change, write nothing.",
     )
+    create_indexes: bool = Field(
+        default=False,
+        description="After the load, CREATE INDEX CONCURRENTLY on doctors(legacy_user_id) if "
+                    "no index serves legacy id lookups (plan step 4.2). Off: only recommended.",
+    )
     lock_timeout: str = Field(
         default="30s",
         description="How long to wait for other sessions' locks on public.doctors before stopping.",

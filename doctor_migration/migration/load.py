@@ -22,6 +22,7 @@ from doctor_migration.migration import target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, StopMigration
 from doctor_migration.migration.mapping import copy_rows
+from doctor_migration.migration.reconcile import native_fingerprint
 from doctor_migration.migration.validation import ValidationResult, validate_target
 
 
@@ -39,6 +40,8 @@ class LoadResult:
     unchanged: int = 0
     changed_columns: list[dict] = field(default_factory=list)
     validation: list[ValidationResult] = field(default_factory=list)
+    native_before: tuple[int, str] | None = None
+    native_after: tuple[int, str] | None = None
     seconds: float = 0.0
 
     @property
@@ -118,6 +121,7 @@ def load_doctors(
                     "cannot be deleted: " + "; ".join(references[:50])
                 )
 
+            result.native_before = native_fingerprint(conn)
             ids = {"run_id": run_id}
             conn.execute(load_sql("insert_run"), {
                 **ids,
@@ -140,6 +144,7 @@ def load_doctors(
                 "deleted": result.deleted, "unchanged": result.unchanged,
             })
 
+            result.native_after = native_fingerprint(conn)
             # Steps 3.1-3.4 before COMMIT: any failure rolls the whole load back.
             result.validation = validate_target(conn, legacy_ids)
             failed = [v for v in result.validation if not v.passed]

@@ -1,9 +1,10 @@
-"""The run's outcome as Markdown: what an operator hands to the practice."""
+"""The run's outcome: a document an operator hands to the practice (Markdown) and the same
+facts for machines (a JSON-ready dict). Legacy ids only: no names, no e-mails."""
 
 from __future__ import annotations
 
 from doctor_migration.migration.load import LoadResult
-from doctor_migration.migration.validation import ValidationResult
+from doctor_migration.migration.timings import INDEX_ADVICE
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:
@@ -12,35 +13,91 @@ def markdown_table(header: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
-def render_report(result: LoadResult, validation: list[ValidationResult]) -> str:
-    """Counts, changed columns, steps 3.1-3.4 and the ledger reference, in Markdown."""
-    title = f"# Doctor migration {'plan' if result.dry_run else 'run'} `{result.run_id}`"
-    parts = [title]
-    if result.dry_run:
+def build_report(result: LoadResult, *, accounting: list[list[object]] | None = None,
+                 checks: list[dict] | None = None, timings: list[dict] | None = None,
+                 legacy_id_index: str | None = None) -> dict:
+    """Everything the report says, as plain data.
+
+    `checks` are {"check", "asset", "passed", "severity", "summary"} for every check of the
+    run; `timings` are step 4's measurements.
+    """
+    return {
+        "run_id": result.run_id,
+        "dry_run": result.dry_run,
+        "counts": {
+            "clean_doctors": result.clean_count,
+            "inserted": result.inserted,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "deleted": result.deleted,
+        },
+        "changed_columns": result.changed_columns,
+        "accounting": [{"outcome": o, "users": n} for o, n in accounting or []],
+        "checks": checks or [],
+        "timings": timings or [],
+        "legacy_id_index": legacy_id_index,
+        "ledger": None if result.dry_run else {
+            "schema": "doctor_migration", "run_id": result.run_id,
+            "rollback": f"doctor-migration rollback {result.run_id}",
+        },
+        "load_seconds": round(result.seconds, 3),
+        "all_checks_passed": all(c["passed"] for c in checks or []),
+    }
+
+
+def render_markdown(report: dict) -> str:
+    """The report as Markdown."""
+    kind = "plan" if report["dry_run"] else "run"
+    parts = [f"# Doctor migration {kind} `{report['run_id']}`"]
+    if report["dry_run"]:
         parts.append("**Dry run: nothing was written.** The counts are what a run would do now.")
+    counts = report["counts"]
     parts.append(markdown_table(["outcome", "doctors"], [
-        ["clean doctors in the source", result.clean_count],
-        ["inserted", result.inserted],
-        ["updated in place", result.updated],
-        ["unchanged (not written)", result.unchanged],
-        ["deleted (no longer clean)", result.deleted],
+        ["clean doctors in the source", counts["clean_doctors"]],
+        ["inserted", counts["inserted"]],
+        ["updated in place", counts["updated"]],
+        ["unchanged (not written)", counts["unchanged"]],
+        ["deleted (no longer clean)", counts["deleted"]],
     ]))
-    if result.changed_columns:
+    if report["changed_columns"]:
         parts.append("## Columns changed by updates")
         parts.append(markdown_table(["column", "doctors", "example legacy ids"], [
             [c["column"], c["doctors"], ", ".join(map(str, c["examples"]))]
-            for c in result.changed_columns
+            for c in report["changed_columns"]
         ]))
-    parts.append("## Validation (plan steps 3.1-3.4)")
-    parts.append(markdown_table(["step", "check", "result", "detail"], [
-        [v.step, v.name, "passed" if v.passed else "**FAILED**", v.summary] for v in validation
-    ]))
-    if not result.dry_run:
+    if report["accounting"]:
+        parts.append("## Every source user accounted for")
+        parts.append(markdown_table(["outcome", "users"],
+                                    [[a["outcome"], a["users"]] for a in report["accounting"]]))
+    if report["checks"]:
+        parts.append("## Checks")
+        parts.append(markdown_table(["asset", "check", "result", "detail"], [
+            [c["asset"], c["check"],
+             "passed" if c["passed"] else ("warning" if c["severity"] == "WARN" else "**FAILED**"),
+             c["summary"]]
+            for c in report["checks"]
+        ]))
+    if report["timings"]:
+        parts.append("## Plan step 4 timings")
+        parts.append(markdown_table(
+            ["step", "query", "planning ms", "execution ms", "threshold ms", "plan nodes"], [
+                [t["step"], t["name"], f"{t['planning_ms']:.2f}", f"{t['execution_ms']:.2f}",
+                 t["threshold_ms"], ", ".join(t["node_types"])]
+                for t in report["timings"]
+            ]))
+        lookup = next((t for t in report["timings"] if t["step"] == "4.2"), None)
+        if lookup and "Seq Scan" in lookup["node_types"] and not report["legacy_id_index"]:
+            parts.append("The legacy id lookup scans the whole table. Recommended (the tool "
+                         "changes the schema only with `--create-indexes`):\n\n"
+                         f"    {INDEX_ADVICE}")
+        elif report["legacy_id_index"]:
+            parts.append(f"Legacy id lookups use the index `{report['legacy_id_index']}`.")
+    if report["ledger"]:
         parts.append("## Ledger")
         parts.append(
-            f"Recorded in `doctor_migration.runs` as `{result.run_id}`, with every written row's "
-            f"state before and after in `doctor_migration.row_changes`. Undo exactly with "
-            f"`doctor-migration rollback {result.run_id}`."
+            f"Recorded in `doctor_migration.runs` as `{report['run_id']}`, with every written "
+            "row's state before and after in `doctor_migration.row_changes`. Undo exactly with "
+            f"`{report['ledger']['rollback']}`."
         )
-    parts.append(f"Load transaction: {result.seconds:.2f} s.")
+    parts.append(f"Load transaction: {report['load_seconds']:.2f} s.")
     return "\n\n".join(parts) + "\n"

@@ -3,9 +3,13 @@ the source, and the two joined in Python (they live on separate servers)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pandas as pd
 import psycopg
 
+from doctor_migration.migration.accounting import fetch_user_outcomes
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
 
@@ -40,10 +44,20 @@ def fetch_clean_doctors(source: psycopg.Connection) -> pd.DataFrame:
     Only a SELECT: no temp table, no write; a role with SELECT on the four tables suffices.
     date_joined and last_login come back as UTC timestamps, whatever the source's TimeZone.
     """
+    with _snapshot(source):
+        return _clean_doctors(source)
+
+
+@contextmanager
+def _snapshot(source: psycopg.Connection) -> Iterator[None]:
     source.read_only = True
     source.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     with source.transaction():
-        clean = _run(source, "select_clean_doctors", "source")
+        yield
+
+
+def _clean_doctors(source: psycopg.Connection) -> pd.DataFrame:
+    clean = _run(source, "select_clean_doctors", "source")
     for column in ("date_joined", "last_login"):
         clean[column] = pd.to_datetime(clean[column], utc=True)
     clean["deduplication_method"] = [deduplication_method(e) for e in clean["email"]]
@@ -53,6 +67,18 @@ def fetch_clean_doctors(source: psycopg.Connection) -> pd.DataFrame:
 def deduplication_method(email: str | None) -> str:
     """Which key of step 1.1's DISTINCT ON chose this doctor: the e-mail, or first_last."""
     return "email_priority" if email else "name_fallback"
+
+
+def read_source(source: psycopg.Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Step 1.1's clean doctors and every user's outcome, from one snapshot of the source."""
+    with _snapshot(source):
+        clean = _clean_doctors(source)
+        try:
+            outcomes = fetch_user_outcomes(source)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise MigrationError(f"the source database role may not read what the plan needs: "
+                                 f"{exc.diag.message_primary}") from None
+    return clean, outcomes
 
 
 def attach_profiles(clean: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,80 @@
+"""Step 4 of the plan: the profile join and the legacy id lookup, measured with EXPLAIN
+ANALYZE after the load, against the plan's thresholds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from doctor_migration.migration.db import load_sql
+
+INDEX_ADVICE = ("CREATE INDEX CONCURRENTLY doctors_legacy_user_id_idx "
+                "ON public.doctors (legacy_user_id);")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One measured query of step 4."""
+
+    step: str
+    name: str
+    threshold_ms: float
+    planning_ms: float
+    execution_ms: float
+    node_types: list[str]
+
+    @property
+    def total_ms(self) -> float:
+        return self.planning_ms + self.execution_ms
+
+    @property
+    def passed(self) -> bool:
+        return self.total_ms < self.threshold_ms
+
+    @property
+    def sequential_scan_on_doctors(self) -> bool:
+        return "Seq Scan" in self.node_types
+
+
+def _node_types(plan: dict) -> list[str]:
+    types = [plan["Node Type"]]
+    for child in plan.get("Plans", []):
+        types += _node_types(child)
+    return types
+
+
+def _explain(conn: psycopg.Connection, name: str, params: dict | None = None) -> dict:
+    return conn.execute(load_sql(name), params).fetchone()[0][0]
+
+
+def measure(conn: psycopg.Connection, legacy_user_id: int | None) -> list[Timing]:
+    """Steps 4.1 and 4.2 (4.2 only when a migrated legacy id exists), read-only."""
+    timings = []
+    with conn.transaction():
+        plan = _explain(conn, "explain_profile_join")
+        timings.append(Timing("4.1", "profile_join_under_100ms", 100.0, plan["Planning Time"],
+                              plan["Execution Time"], _node_types(plan["Plan"])))
+        if legacy_user_id is not None:
+            plan = _explain(conn, "explain_legacy_lookup", {"legacy_user_id": legacy_user_id})
+            timings.append(Timing("4.2", "legacy_id_lookup_under_10ms", 10.0,
+                                  plan["Planning Time"], plan["Execution Time"],
+                                  _node_types(plan["Plan"])))
+    return timings
+
+
+def legacy_id_index(conn: psycopg.Connection) -> str | None:
+    """The name of an index that serves legacy id lookups, if there is one."""
+    with conn.transaction():
+        row = conn.execute(load_sql("select_legacy_id_index")).fetchone()
+    return row[0] if row else None
+
+
+def create_legacy_id_index(conn: psycopg.Connection) -> None:
+    """Only when the operator asks (--create-indexes): CONCURRENTLY, outside a transaction."""
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    try:
+        conn.execute(load_sql("create_legacy_id_index"))
+    finally:
+        conn.autocommit = autocommit

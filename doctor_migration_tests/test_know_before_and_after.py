@@ -1,0 +1,166 @@
+"""Dry run, accounting of every source user, reconciliation, step 4 timings, report, explain."""
+
+import json
+
+import psycopg
+import pytest
+
+from doctor_migration import cli
+from doctor_migration.demo.world import generate_world
+from doctor_migration.migration.accounting import account, fetch_user_outcomes
+from doctor_migration.migration.selection import read_source
+from doctor_migration_tests.helpers import make_databases, migrate, snapshot
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_every_source_user_has_one_outcome_and_migrated_equals_the_plan(servers, seed):
+    world = generate_world(120, seed=seed)
+    dbs = make_databases(servers, world, with_target=False)
+    with psycopg.connect(dbs.source_url) as conn:
+        clean, outcomes = read_source(conn)
+    tally = account(outcomes, clean)
+    assert tally.adds_up
+    assert tally.source_users == len(world.users) == len(set(outcomes["user_id"]))
+    assert sum(tally.by_outcome.values()) == tally.source_users
+    migrated = sorted(int(u) for u in outcomes.loc[outcomes["outcome"] == "migrated", "user_id"])
+    assert migrated == sorted(int(u) for u in clean["user_id"]) == world.clean_ids
+    by_user = dict(zip(outcomes["user_id"], outcomes["outcome"]))
+    expected = {"inactive": "inactive", "no_settings_no_office": "no settings and no office",
+                "only_archived_patients": "no active patients", "no_patients": "no active patients",
+                "test_account": "test/demo/internal account",
+                "duplicate_by_name": "duplicate by name"}
+    for kind, outcome in expected.items():
+        for user in world.by_kind(kind):
+            assert by_user[user.id] == outcome, (kind, user.id)
+    for user in world.users:
+        if user.kind.startswith("duplicate_") and user.kind != "duplicate_by_name" \
+                and by_user[user.id].startswith("duplicate"):
+            assert by_user[user.id] == "duplicate by e-mail"
+
+
+def test_duplicate_names_the_user_it_lost_to(servers):
+    world = generate_world(60, seed=8)
+    dbs = make_databases(servers, world, with_target=False)
+    loser = world.by_kind("duplicate_higher_id")[0]
+    winner = next(u for u in world.users if u.kind == "clean"
+                  and u.email.strip().lower() == loser.email.strip().lower())
+    with psycopg.connect(dbs.source_url) as conn:
+        row = fetch_user_outcomes(conn, loser.id).iloc[0]
+    assert row["outcome"] == "duplicate by e-mail"
+    assert row["duplicate_of"] == winner.id
+
+
+def test_plan_writes_nothing_and_reports_what_the_run_then_does(small_dbs):
+    assert migrate(40).success
+    with small_dbs.target() as conn:
+        conn.execute("UPDATE public.doctors SET bio = 'stale' WHERE legacy_user_id IN (3, 4)")
+    with small_dbs.source() as conn:
+        conn.execute("UPDATE auth_user SET is_active = false WHERE id = 40")
+    before = snapshot(small_dbs.target_url)
+    plan = migrate(39, dry_run=True)
+    assert plan.success, plan.failures
+    assert snapshot(small_dbs.target_url) == before
+    counts = plan.report_json["counts"]
+    assert plan.report_json["changed_columns"][0]["column"] == "bio"
+    run = migrate(39)
+    assert run.success, run.failures
+    assert run.report_json["counts"] == counts
+    assert counts["updated"] == 2 and counts["deleted"] + counts["inserted"] >= 1
+
+
+def test_plan_exits_non_zero_when_a_gate_would_stop(small_dbs):
+    before = snapshot(small_dbs.target_url)
+    assert cli.main(["plan", "--expected-count", "41"]) == 1
+    assert snapshot(small_dbs.target_url) == before
+
+
+def test_row_changed_behind_the_tools_back_is_caught_by_reconciliation(small_dbs):
+    with small_dbs.target() as conn:
+        # A trigger the tool knows nothing about rewrites one migrated row as it is written.
+        conn.execute("""
+            CREATE FUNCTION public.tamper() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.legacy_user_id = 7 THEN NEW.specialty := 'Tampered'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER tamper BEFORE INSERT ON public.doctors
+                FOR EACH ROW EXECUTE FUNCTION public.tamper();""")
+    outcome = migrate(40)
+    assert not outcome.success
+    text = "\n".join(outcome.failures)
+    assert "migrated_rows_match_mapping" in text and "1 differ" in text
+    failing = [c for c in outcome_checks(outcome) if not c.passed]
+    assert [c.check_name for c in failing] == ["migrated_rows_match_mapping"]
+    assert "| 7 | specialty |" in failing[0].metadata["mismatching_columns"].value
+
+
+def test_native_doctor_changed_during_the_run_is_caught(small_dbs):
+    with small_dbs.target() as conn:
+        conn.execute("""
+            CREATE FUNCTION public.touch_natives() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE public.doctors SET bio = 'touched' WHERE legacy_user_id IS NULL;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER touch_natives AFTER INSERT ON public.doctors
+                FOR EACH STATEMENT EXECUTE FUNCTION public.touch_natives();""")
+    outcome = migrate(40)
+    assert not outcome.success
+    assert "native_doctors_untouched" in "\n".join(outcome.failures)
+
+
+def outcome_checks(outcome):
+    return outcome.result.get_asset_check_evaluations()
+
+
+def test_step_4_timings_are_real_explain_output_and_the_index_is_opt_in(small_dbs):
+    outcome = migrate(40)
+    timings = {t["step"]: t for t in outcome.report_json["timings"]}
+    assert set(timings) == {"4.1", "4.2"}
+    assert timings["4.2"]["node_types"] == ["Seq Scan"]
+    assert timings["4.1"]["execution_ms"] > 0
+    assert "CREATE INDEX CONCURRENTLY doctors_legacy_user_id_idx" in outcome.report
+    with small_dbs.target() as conn:
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'doctors' "
+                            "AND indexdef LIKE '%legacy_user_id%'").fetchone()[0] == 0
+    indexed = migrate(40, create_indexes=True)
+    assert indexed.success, indexed.failures
+    with small_dbs.target() as conn:
+        conn.execute("ANALYZE public.doctors")
+        conn.execute("SET enable_seqscan = off")  # 45 rows: prove the index serves the lookup
+        plan = conn.execute("EXPLAIN SELECT * FROM public.doctors WHERE legacy_user_id = 1"
+                            ).fetchall()
+    assert "doctors_legacy_user_id_idx" in " ".join(r[0] for r in plan)
+    assert "doctors_legacy_user_id_idx" in indexed.report
+
+
+def test_report_command_prints_markdown_and_json(small_dbs, capsys):
+    run = migrate(40)
+    assert cli.main(["report", run.run_id]) == 0
+    assert f"# Doctor migration run `{run.run_id}`" in capsys.readouterr().out
+    assert cli.main(["report", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["run_id"] == run.run_id
+    assert report["counts"]["inserted"] == 40
+    assert {a["outcome"] for a in report["accounting"]} >= {"migrated", "source users"}
+    assert all(c["passed"] for c in report["checks"])
+    assert cli.main(["report", "no-such-run"]) == 1
+
+
+def test_explain_answers_why_and_hides_pii_unless_asked(small_dbs, capsys):
+    run = migrate(40)
+    world = small_dbs.world
+    assert cli.main(["explain", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "legacy user 1: migrated" in out
+    assert f"run {run.run_id}" in out and "inserted it" in out
+    assert world.user(1).email.strip() not in out
+    inactive = world.by_kind("inactive")[0]
+    assert cli.main(["explain", str(inactive.id)]) == 0
+    out = capsys.readouterr().out
+    assert "not migrated: inactive" in out and "no doctors row in the target" in out
+    loser = world.by_kind("duplicate_by_name")[0]
+    assert cli.main(["explain", str(loser.id), "--show-pii"]) == 0
+    out = capsys.readouterr().out
+    assert "duplicate by name of user" in out and loser.last_name in out
+    assert cli.main(["explain", "99999"]) == 2
