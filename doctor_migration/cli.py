@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("user_id", type=positive_int, help="auth_user.id in the source")
     explain.add_argument("--show-pii", action="store_true",
                          help="also print the user's name and e-mail")
-    demo = sub.add_parser("demo", help="run the migration on a generated world in embedded PostgreSQL")
+    demo = sub.add_parser(
+        "demo", help="run the migration on a generated world in embedded PostgreSQL")
     demo.add_argument("--doctors", type=positive_int, default=399, metavar="N",
                       help="clean doctors in the generated world (default: 399)")
     return parser
@@ -65,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _require_urls() -> str | None:
     missing = [v for v in ("SOURCE_DATABASE_URL", "SUPABASE_DATABASE_URL") if not os.environ.get(v)]
     if missing:
-        return f"set {' and '.join(missing)} (libpq URLs of the legacy source and the Supabase target)"
+        return (f"set {' and '.join(missing)} "
+                "(libpq URLs of the legacy source and the Supabase target)")
     return None
 
 

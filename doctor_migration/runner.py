@@ -65,7 +65,8 @@ def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], bool]:
         if event.event_type_value != "STEP_FAILURE":
             continue
         error = event.step_failure_data.error
-        while error is not None and error.cause is not None and error.cls_name.startswith("Dagster"):
+        while (error is not None and error.cause is not None
+               and error.cls_name.startswith("Dagster")):
             error = error.cause
         if error is None:
             continue
@@ -112,8 +113,8 @@ def stored_report(run_id: str | None = None) -> dict | None:
         entry = inst.get_latest_materialization_event(key)
         entries = [entry] if entry else []
     else:
-        entries = [e for e in inst.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-                   if e.asset_materialization.asset_key == key]
+        logs = inst.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        entries = [e for e in logs if e.asset_materialization.asset_key == key]
     for entry in entries:
         return entry.asset_materialization.metadata["report_json"].value
     return None

@@ -11,7 +11,8 @@ class SelectionConfig(dg.Config):
 
     expected_count: int = Field(
         default=399, gt=0,
-        description="Clean doctors the source must yield; the run stops before any write otherwise.",
+        description="Clean doctors the source must yield; "
+                    "the run stops before any write otherwise.",
     )
 
 

@@ -139,7 +139,8 @@ def generate_world(n_clean: int = 399, seed: int = 2025) -> LegacyWorld:
                       kind="duplicate_higher_id")
     # A no-e-mail duplicate by first_last name, with fewer patients.
     for no_email in [u for u in winners if u.email == ""]:
-        world.add(first_name=f" {no_email.first_name.upper()}", last_name=no_email.last_name.lower(),
+        world.add(first_name=f" {no_email.first_name.upper()}",
+                  last_name=no_email.last_name.lower(),
                   email="", patients=[False], kind="duplicate_by_name")
 
     # Users that step 1.1 excludes.

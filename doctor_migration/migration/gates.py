@@ -78,7 +78,8 @@ def profiles_match_source(clean: pd.DataFrame) -> GateResult:
     return GateResult(
         name="profiles_match_source",
         passed=not offenders,
-        summary=f"{len(offenders)} of {len(single)} profiles differ from the source in name or e-mail",
+        summary=(f"{len(offenders)} of {len(single)} profiles differ from the source "
+                 "in name or e-mail"),
         total=len(single),
         offenders=offenders,
     )
