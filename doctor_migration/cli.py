@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the migration on a generated world in embedded PostgreSQL")
     demo.add_argument("--doctors", type=positive_int, default=399, metavar="N",
                       help="clean doctors in the generated world (default: 399)")
+    demo.add_argument("--ui", action="store_true",
+                      help="after the run, serve the Dagster UI on it until Ctrl-C")
+    demo.add_argument("--port", type=positive_int, default=3000,
+                      help="port of the UI on 127.0.0.1 (default: 3000)")
     return parser
 
 
@@ -190,8 +194,16 @@ def _demo(args: argparse.Namespace) -> int:
     with demo_environment(args.doctors) as env:
         os.environ.update(env)
         print(f"Demo world: {args.doctors} clean doctors among traps, in embedded PostgreSQL.")
-        return _migrate(argparse.Namespace(expected_count=args.doctors, lock_timeout="30s"),
+        code = _migrate(argparse.Namespace(expected_count=args.doctors, lock_timeout="30s"),
                         dry_run=False)
+        if not args.ui:
+            return code
+        from pathlib import Path
+
+        from doctor_migration.demo.ui import serve_ui
+
+        # The databases live only inside this block: serve until Ctrl-C, then stop them.
+        return serve_ui(Path(os.environ["DAGSTER_HOME"]), env, host="127.0.0.1", port=args.port)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,9 +3,9 @@
 import dagster as dg
 
 from doctor_migration.defs import assets, checks, jobs, schedules, sensors
-from doctor_migration.defs.rollback import rollback_doctor_migration
 from doctor_migration.defs.loggers import progress_logger
 from doctor_migration.defs.resources import legacy_source, supabase_target
+from doctor_migration.defs.rollback import rollback_doctor_migration
 
 defs = dg.Definitions(
     assets=[

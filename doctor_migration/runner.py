@@ -30,13 +30,14 @@ class RunOutcome:
 
 
 def instance() -> dg.DagsterInstance:
-    """The instance at DAGSTER_HOME (./.dagster_home when unset), so runs show in the UI."""
-    if not os.environ.get("DAGSTER_HOME"):
-        home = Path.cwd() / ".dagster_home"
-        if not home.exists():
-            home.mkdir()
-            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        os.environ["DAGSTER_HOME"] = str(home)
+    """The instance at DAGSTER_HOME (./.dagster_home when unset; created with telemetry off
+    when missing), so runs show in the UI."""
+    home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
+    if not home.exists():
+        home.mkdir(parents=True)
+        (home / "dagster.yaml").write_text(
+            "telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home.resolve())
     return dg.DagsterInstance.get()
 
 
