@@ -1,0 +1,296 @@
+"""Before anything else: can this role on this database do what the run will do?
+
+check_target and check_source only read the catalog. Each raises one MigrationError that names
+every problem it found with the exact fix (the missing GRANT, the missing column, the enum
+value), so a run never gets as far as a half-explained failure in the middle of the load, and
+row level security never silently hides rows from the migration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import psycopg
+
+from doctor_migration.migration.db import load_sql
+from doctor_migration.migration.errors import MigrationError
+from doctor_migration.migration.mapping import MAPPED_COLUMNS
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """What a column must be to hold what the migration puts in it."""
+
+    description: str
+    type_names: frozenset[str] = frozenset()  # pg_type.typname of the (base) type
+    categories: frozenset[str] = frozenset()  # pg_type.typcategory
+    enum_label: str | None = None  # an enum type qualifies if it has this label
+    any_type: bool = False
+
+    def accepts(self, column: Column) -> bool:
+        if self.any_type:
+            return True
+        if self.enum_label is not None and column.type_kind == "e":
+            return self.enum_label in column.enum_labels
+        return column.base_type in self.type_names or column.type_category in self.categories
+
+
+ANY = ColumnType("anything", any_type=True)
+INTEGER = ColumnType("an integer type", frozenset({"int4", "int8", "numeric"}))
+NUMBER = ColumnType("a number", categories=frozenset({"N"}))
+TEXT = ColumnType("text", categories=frozenset({"S"}))
+JSONB = ColumnType("jsonb", frozenset({"jsonb", "json"}))
+UUID = ColumnType("uuid", frozenset({"uuid"}))
+BOOLEAN = ColumnType("boolean", frozenset({"bool"}))
+DATE = ColumnType("a date", frozenset({"date", "timestamp", "timestamptz"}))
+TIMESTAMP = ColumnType("a timestamp", frozenset({"timestamptz", "timestamp"}))
+
+
+def text_or_enum_with(label: str) -> ColumnType:
+    return ColumnType(f"text or an enum with the value '{label}'", categories=frozenset({"S"}),
+                      enum_label=label)
+
+
+# Every column of public.doctors the load writes or relies on (step 2.2's mapping, the id
+# the ledger records, updated_at that the load sets).
+DOCTOR_COLUMNS: dict[str, ColumnType] = {
+    "id": UUID,
+    "legacy_user_id": INTEGER,
+    "profile_id": UUID,
+    "doctor_id": INTEGER,
+    "doctor_number": TEXT,
+    "license_number": TEXT,
+    "npi_number": TEXT,
+    "specialty": TEXT,
+    "board_certifications": JSONB,
+    "education": JSONB,
+    "years_experience": NUMBER,
+    "primary_office_id": ANY,  # always NULL
+    "practice_type": TEXT,
+    "status": text_or_enum_with("active"),
+    "is_accepting_patients": BOOLEAN,
+    "max_patient_load": NUMBER,
+    "bio": TEXT,
+    "specialties": JSONB,
+    "languages_spoken": JSONB,
+    "professional_memberships": JSONB,
+    "consultation_duration_minutes": NUMBER,
+    "follow_up_duration_minutes": NUMBER,
+    "working_hours": JSONB,
+    "consultation_fee": NUMBER,
+    "accepts_insurance": BOOLEAN,
+    "payment_terms": JSONB,
+    "licensed_since": DATE,
+    "joined_practice_at": TIMESTAMP,
+    "legacy_doctor_id": INTEGER,
+    "migration_metadata": JSONB,
+    "updated_at": TIMESTAMP,
+}
+
+# Phase 1's profiles, as select_doctor_profiles.sql reads them.
+PROFILE_COLUMNS: dict[str, ColumnType] = {
+    "id": UUID,
+    "legacy_user_id": INTEGER,
+    "first_name": TEXT,
+    "last_name": TEXT,
+    "email": TEXT,
+    "profile_type": text_or_enum_with("doctor"),
+}
+
+# Privileges the load and the rollback use, per table.
+TARGET_TABLES = {"public.doctors": "SELECT,INSERT,UPDATE,DELETE", "public.profiles": "SELECT"}
+LEDGER_TABLES = {"doctor_migration.runs": "SELECT,INSERT,UPDATE",
+                 "doctor_migration.row_changes": "SELECT,INSERT,UPDATE"}
+
+# The source tables and columns step 1.1 reads (and the per-user accounting of its rules).
+SOURCE_COLUMNS: dict[str, list[str]] = {
+    "auth_user": ["id", "first_name", "last_name", "email", "username", "is_active",
+                  "date_joined", "last_login"],
+    "dispatch_usersetting": ["user_id"],
+    "dispatch_office_doctors": ["user_id"],
+    "dispatch_patient": ["doctor_id", "archived"],
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    """The connected role and database, quoted as identifiers for GRANT statements."""
+
+    name: str
+    database: str
+    is_superuser: bool
+    bypasses_rls: bool
+    may_create_schema: bool
+    may_create_temp: bool
+    ledger_exists: bool
+
+
+@dataclass(frozen=True)
+class Table:
+    """One needed table as the role sees it."""
+
+    name: str
+    oid: int | None
+    schema: str | None
+    schema_usage: bool | None
+    missing_privileges: list[str]
+    rls_enabled: bool | None
+    rls_forced: bool | None
+    owns: bool | None
+    commands_without_policy: list[str]
+
+    @property
+    def exists(self) -> bool:
+        return self.oid is not None
+
+    @property
+    def qualified(self) -> str:
+        return self.name if "." in self.name or not self.schema else f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table, its type resolved through domains."""
+
+    name: str
+    declared_type: str
+    base_type: str
+    type_kind: str
+    type_category: str
+    enum_labels: list[str]
+    not_null: bool
+    has_default: bool
+    generated: bool
+    selectable: bool
+
+
+def _role(conn: psycopg.Connection) -> Role:
+    return Role(*conn.execute(load_sql("preflight_select_role")).fetchone())
+
+
+def _tables(conn: psycopg.Connection, privileges: dict[str, str]) -> list[Table]:
+    rows = conn.execute(load_sql("preflight_select_tables"), {
+        "tables": list(privileges), "privileges": list(privileges.values())}).fetchall()
+    return [Table(*row) for row in rows]
+
+
+def _columns(conn: psycopg.Connection, table: Table) -> dict[str, Column]:
+    rows = conn.execute(load_sql("preflight_select_columns"), {"table_oid": table.oid}).fetchall()
+    return {row[0]: Column(*row) for row in rows}
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _table_problems(table: Table, role: Role) -> list[str]:
+    """Missing privileges, and row level security that would hide rows from the role."""
+    problems = []
+    if not table.schema_usage:
+        problems.append(f"role {role.name} may not use schema {table.schema}: "
+                        f"GRANT USAGE ON SCHEMA {table.schema} TO {role.name}")
+    if table.missing_privileges:
+        problems.append(
+            f"role {role.name} may not {_and(table.missing_privileges)} {table.qualified}: "
+            f"GRANT {', '.join(table.missing_privileges)} ON {table.qualified} TO {role.name}")
+    skips_rls = role.is_superuser or role.bypasses_rls or (table.owns and not table.rls_forced)
+    if table.rls_enabled and not skips_rls and table.commands_without_policy:
+        why = ("it is forced, even for the owner" if table.owns
+               else f"it is enabled, {role.name} neither owns the table nor has BYPASSRLS")
+        problems.append(
+            f"row level security would hide rows of {table.qualified} from role {role.name} "
+            f"({why}, and no policy lets it {_and(table.commands_without_policy)}): "
+            f"ALTER ROLE {role.name} BYPASSRLS, or run as the table's owner")
+    return problems
+
+
+def _column_problems(table: str, columns: dict[str, Column],
+                     needed: dict[str, ColumnType], writes: bool) -> list[str]:
+    problems = []
+    for name, wanted in needed.items():
+        column = columns.get(name)
+        if column is None:
+            problems.append(f"{table} has no column {name}")
+        elif not wanted.accepts(column):
+            if wanted.enum_label is not None and column.type_kind == "e":
+                problems.append(f"{table}.{name} is {column.declared_type}, which has no value "
+                                f"'{wanted.enum_label}' (ALTER TYPE {column.declared_type} "
+                                f"ADD VALUE '{wanted.enum_label}')")
+            else:
+                problems.append(f"{table}.{name} is {column.declared_type}, "
+                                f"not {wanted.description}")
+        elif writes and column.generated and name in MAPPED_COLUMNS:
+            problems.append(f"{table}.{name} is a generated column, but the migration writes it")
+    if writes:
+        for column in columns.values():
+            if (column.name not in needed and column.not_null and not column.has_default
+                    and not column.generated):
+                problems.append(f"{table}.{column.name} is NOT NULL without a default, and the "
+                                "migration does not set it")
+    return problems
+
+
+def _raise(where: str, problems: list[str]) -> None:
+    if problems:
+        raise MigrationError(f"the {where} is not ready for the migration, nothing was changed: "
+                             + "; ".join(dict.fromkeys(problems)))
+
+
+def check_target(conn: psycopg.Connection) -> None:
+    """Raise MigrationError naming every grant, table, column or policy the run would lack on
+    the target: doctors and profiles readable (and doctors writable) by this role, with no row
+    hidden by row level security; the columns the mapping writes, of a type that holds them;
+    the run ledger creatable or usable; temporary tables allowed. Only reads the catalog."""
+    with conn.transaction():
+        role = _role(conn)
+        needed = dict(TARGET_TABLES, **(LEDGER_TABLES if role.ledger_exists else {}))
+        tables = _tables(conn, needed)
+        problems = []
+        for table in tables:
+            if not table.exists:
+                problems.append(f"the target has no table {table.name}")
+            else:
+                problems += _table_problems(table, role)
+        present = {t.name: t for t in tables if t.exists}
+        if "public.doctors" in present:
+            problems += _column_problems("public.doctors",
+                                         _columns(conn, present["public.doctors"]),
+                                         DOCTOR_COLUMNS, writes=True)
+        if "public.profiles" in present:
+            problems += _column_problems("public.profiles",
+                                         _columns(conn, present["public.profiles"]),
+                                         PROFILE_COLUMNS, writes=False)
+    if not role.ledger_exists and not role.may_create_schema:
+        problems.append(
+            f"role {role.name} may not create the run ledger (schema doctor_migration, made "
+            f"on the first run): GRANT CREATE ON DATABASE {role.database} TO {role.name}")
+    if not role.may_create_temp:
+        problems.append(f"role {role.name} may not create the load's temporary tables: "
+                        f"GRANT TEMPORARY ON DATABASE {role.database} TO {role.name}")
+    _raise("target", problems)
+
+
+def check_source(conn: psycopg.Connection) -> None:
+    """Raise MigrationError naming every table, column or grant step 1.1 would lack on the
+    source: auth_user, dispatch_usersetting, dispatch_office_doctors and dispatch_patient, with
+    the columns the plan's query reads, readable by this role. Only reads the catalog."""
+    with conn.transaction():
+        role = _role(conn)
+        tables = _tables(conn, {name: "SELECT" for name in SOURCE_COLUMNS})
+        problems = []
+        for table in tables:
+            if not table.exists:
+                problems.append(f"the source has no table {table.name} in the search_path of "
+                                f"role {role.name} (step 1.1 of the plan reads it)")
+                continue
+            columns = _columns(conn, table)
+            missing = [c for c in SOURCE_COLUMNS[table.name] if c not in columns]
+            if missing:
+                problems.append(f"the source table {table.qualified} has no column "
+                                f"{_and(missing)} (step 1.1 of the plan reads it)")
+            readable = all(c in columns and columns[c].selectable
+                           for c in SOURCE_COLUMNS[table.name])
+            if readable and table.missing_privileges:  # column grants are enough
+                table = replace(table, missing_privileges=[])
+            problems += _table_problems(table, role)
+    _raise("source", problems)

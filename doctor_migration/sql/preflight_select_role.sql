@@ -1,0 +1,17 @@
+-- Preflight: who the tool is on this database and what it may do beyond single tables.
+-- Only reads the catalog; the ledger is looked up by name, since to_regclass raises when the
+-- role has no USAGE on its schema. Creating the ledger (first run) needs CREATE on the
+-- database; the load's staging tables need TEMPORARY.
+SELECT quote_ident(current_user) AS role_name,
+       quote_ident(current_database()) AS database_name,
+       r.rolsuper AS is_superuser,
+       r.rolbypassrls AS bypasses_rls,
+       has_database_privilege(current_database(), 'CREATE') AS may_create_schema,
+       has_database_privilege(current_database(), 'TEMPORARY') AS may_create_temp,
+       (SELECT count(*) = 2
+        FROM pg_class AS c
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'doctor_migration'
+          AND c.relname IN ('runs', 'row_changes')) AS ledger_exists
+FROM pg_roles AS r
+WHERE r.rolname = current_user;

