@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
@@ -14,12 +17,26 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from doctor_migration.migration.errors import MigrationError
 
 APPLICATION_NAME = "doctor-migration"
+# Notice a dead server within about a minute instead of the system's two hours; a URL that
+# sets its own keepalives wins.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3}
+# How long, after a lost connection, to wait for the server to end the tool's old session.
+SETTLE_SECONDS = 10.0
 
 
 @cache
 def load_sql(name: str) -> str:
     """The statement in doctor_migration/sql/<name>.sql."""
     return files("doctor_migration").joinpath("sql", f"{name}.sql").read_text()
+
+
+def _password(url: str) -> str | None:
+    try:
+        return conninfo_to_dict(url).get("password")
+    except psycopg.ProgrammingError:
+        match = re.search(r"://[^:/@]*:([^@]*)@", url)
+        return match.group(1) if match else None
 
 
 def redact(url: str) -> str:
@@ -36,12 +53,95 @@ def redact(url: str) -> str:
 
 
 def scrub(message: str, url: str) -> str:
-    """The message with the URL's password, if any, blotted out."""
-    try:
-        password = conninfo_to_dict(url).get("password")
-    except psycopg.ProgrammingError:
-        password = None
+    """The message with the URL, and the URL's password, if any, blotted out."""
+    message = message.replace(url, redact(url))
+    password = _password(url)
     return message.replace(password, "***") if password else message
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A transaction of the tool on the target, as target.begin recorded it: enough to tell,
+    after the connection is lost, whether it committed."""
+
+    xid: str
+    pid: int
+    application_name: str
+    what: str  # "run", "plan" or "rollback"
+    run_id: str
+
+    @property
+    def activity(self) -> str:
+        return {"run": f"the load of run {self.run_id}", "plan": "the dry run",
+                "rollback": f"the rollback of run {self.run_id}"}.get(self.what, self.what)
+
+
+_transactions: weakref.WeakKeyDictionary[psycopg.Connection, Transaction] = \
+    weakref.WeakKeyDictionary()
+
+
+def track(conn: psycopg.Connection, transaction: Transaction) -> None:
+    """Remember the transaction `conn` has open, for connection_lost."""
+    _transactions[conn] = transaction
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    text = str(exc).strip()
+    return scrub(text.splitlines()[0], url) if text else type(exc).__name__
+
+
+def _settle(conninfo: str, transaction: Transaction) -> str | None:
+    """The lost transaction's fate: "committed" or "aborted" (its session, if still there,
+    is ended first); "in progress" if it could not be ended; None if the server cannot say."""
+    try:
+        with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None,
+                             connect_timeout=5,
+                             application_name=f"{APPLICATION_NAME} check") as check:
+            def status() -> str | None:
+                return check.execute(load_sql("select_transaction_status"),
+                                     {"xid": transaction.xid}).fetchone()[0]
+
+            state = status()
+            if state == "in progress":
+                # Our own orphaned session (same pid, same application_name with the run id):
+                # end it, so the transaction is rolled back now and its locks are freed.
+                check.execute(load_sql("terminate_lost_session"), {
+                    "pid": transaction.pid, "application_name": transaction.application_name})
+            deadline = time.monotonic() + SETTLE_SECONDS
+            while state == "in progress" and time.monotonic() < deadline:
+                time.sleep(0.1)
+                state = status()
+            return state
+    except psycopg.Error:
+        return None
+
+
+def connection_lost(conninfo: str, url: str, role: str, exc: BaseException,
+                    transaction: Transaction | None) -> MigrationError:
+    """One sentence for a connection that broke: what became of the tool's transaction, if it
+    had one, and what to do."""
+    lost = f"the connection to the {role} database was lost ({_reason(exc, url)})"
+    if transaction is None:
+        return MigrationError(f"{lost} while no write was in progress; run again")
+    state = _settle(conninfo, transaction)
+    what = transaction.activity
+    if state == "aborted":
+        return MigrationError(f"{lost} during {what}; nothing was committed, the server rolled "
+                              "the transaction back; run again")
+    if state == "committed":
+        done = ("the migration is applied and recorded in the ledger (`doctor-migration "
+                "history` lists it): do not run it again" if transaction.what == "run"
+                else f"run {transaction.run_id} is rolled back (`doctor-migration history`)")
+        return MigrationError(f"{lost} just after {what} committed: {done}")
+    if state == "in progress":
+        return MigrationError(
+            f"{lost} during {what}; nothing is committed, but the server still holds the "
+            f"transaction open (pid {transaction.pid}) until it notices; run again once that "
+            "session is gone")
+    return MigrationError(
+        f"{lost} during {what}, and the server could not be asked whether it committed: if "
+        f"`doctor-migration history` lists run {transaction.run_id} as applied it did, "
+        "otherwise nothing was written; then run again if needed")
 
 
 @contextmanager
@@ -49,21 +149,30 @@ def connect(url: str, role: str, **kwargs) -> Iterator[psycopg.Connection]:
     """A connection to the `role` database ("source" or "target"), closed on exit.
 
     No prepared statements, so it also works through a transaction pooler (Supabase's 6543).
+    A connection lost while in use becomes a MigrationError that says whether the tool's
+    transaction committed.
     """
     if not url:
         raise MigrationError(f"no URL for the {role} database: set its environment variable")
     try:
-        conninfo = make_conninfo(url, application_name=APPLICATION_NAME, connect_timeout=10)
+        given = conninfo_to_dict(url)
+        conninfo = make_conninfo(
+            url, application_name=APPLICATION_NAME, connect_timeout=10,
+            **{k: v for k, v in KEEPALIVES.items() if k not in given})
     except psycopg.ProgrammingError as exc:
-        raise MigrationError(f"the {role} database URL is not valid: {scrub(str(exc), url)}") from None
+        raise MigrationError(
+            f"the {role} database URL is not valid: {scrub(str(exc), url)}") from None
     try:
         conn = psycopg.connect(conninfo, prepare_threshold=None, **kwargs)
     except psycopg.OperationalError as exc:
-        detail = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "", url)
         raise MigrationError(
-            f"cannot connect to the {role} database {redact(url)}: {detail}"
+            f"cannot connect to the {role} database {redact(url)}: {_reason(exc, url)}"
         ) from None
     try:
         yield conn
+    except psycopg.OperationalError as exc:
+        if not conn.broken:
+            raise
+        raise connection_lost(conninfo, url, role, exc, _transactions.get(conn)) from None
     finally:
         conn.close()

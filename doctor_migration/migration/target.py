@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from doctor_migration.migration import db
 from doctor_migration.migration.db import APPLICATION_NAME, load_sql
 from doctor_migration.migration.errors import MigrationError
 
@@ -25,21 +26,37 @@ class Timeouts:
 
 
 def begin(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) -> None:
-    """Settings, then the advisory lock: a second migration or rollback refuses at once."""
-    conn.execute(load_sql("set_transaction_settings"), {
-        "application_name": f"{APPLICATION_NAME} {what} {run_id}"[:63],
-        "lock_timeout": timeouts.lock_timeout,
-        "statement_timeout": timeouts.statement_timeout,
-        "idle_timeout": timeouts.idle_timeout,
-    })
+    """Settings, then the advisory lock: a second migration or rollback refuses at once.
+
+    The transaction's id is remembered (db.track), so that if the connection is lost the
+    operator is told whether it committed.
+    """
+    application_name = f"{APPLICATION_NAME} {what} {run_id}"[:63]
+    try:
+        conn.execute(load_sql("set_transaction_settings"), {
+            "application_name": application_name,
+            "lock_timeout": timeouts.lock_timeout,
+            "statement_timeout": timeouts.statement_timeout,
+            "idle_timeout": timeouts.idle_timeout,
+        })
+    except psycopg.errors.InvalidParameterValue as exc:
+        raise MigrationError(
+            f"{exc.diag.message_primary}: give durations as PostgreSQL writes them, "
+            "e.g. 30s, 2min, 500ms; nothing was changed") from None
+    xid, pid = conn.execute(load_sql("select_transaction_id")).fetchone()
+    db.track(conn, db.Transaction(xid=xid, pid=pid, application_name=application_name,
+                                  what=what, run_id=run_id))
     if conn.execute(load_sql("try_migration_lock"), {"key": MIGRATION_LOCK_KEY}).fetchone()[0]:
         return
     holder = conn.execute(load_sql("select_migration_lock_holder"),
                           {"key": MIGRATION_LOCK_KEY}).fetchone()
-    who = f"{holder[1]!r} (pid {holder[0]}, user {holder[2]}, since {holder[3]:%Y-%m-%d %H:%M:%S %Z})" \
-        if holder else "another session"
+    if holder:
+        pid, application, user, since = holder
+        who = f"{application} (pid {pid}, user {user}, since {since:%Y-%m-%d %H:%M:%S %Z})"
+    else:
+        who = "a session that has since gone"
     raise MigrationError(
-        f"another migration or rollback is running on the target: {who}; "
+        f"another migration or rollback is running on the target: {who}; nothing was changed, "
         "wait for it to finish, then run again"
     )
 
