@@ -3,6 +3,8 @@ a password never shows in the output, the logs or the Dagster run's records."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -162,3 +164,23 @@ def test_password_never_shown_or_recorded(password_server, dagster_home, capfd, 
     for secret in (password, wrong):
         assert secret not in shown
         assert secret not in recorded
+
+
+def test_wrong_password_as_a_process(password_server, tmp_path, monkeypatch):
+    """The real command: its exit status, everything it writes to stdout and stderr."""
+    user, password = f"mig_{uuid.uuid4().hex[:6]}", f"Pw-{uuid.uuid4().hex}"
+    password_server.create_role(user, password)
+    wrong = f"Wrong-{uuid.uuid4().hex}"
+    monkeypatch.setenv("SOURCE_DATABASE_URL", password_server.tcp_url("postgres", user, wrong))
+    monkeypatch.setenv("SUPABASE_DATABASE_URL", password_server.tcp_url("postgres", user, wrong))
+    done = subprocess.run([sys.executable, "-m", "doctor_migration.cli", "run",
+                           "--expected-count", "40"], check=False, capture_output=True,
+                          text=True, timeout=120)
+    text = done.stdout + done.stderr
+    assert done.returncode == BAD_INPUT, text
+    assert "Traceback" not in text
+    assert wrong not in text and password not in text
+    assert (f"error at profile_coverage: cannot connect to the target database "
+            f"{user}@{LOOPBACK}:{password_server.port}/postgres: connection failed: connection "
+            f'to server at "{LOOPBACK}", port {password_server.port} failed: FATAL:  password '
+            f'authentication failed for user "{user}"') in text.splitlines(), text

@@ -170,8 +170,23 @@ def test_connection_lost_mid_load(small_dbs, held_inserts):
             f"{outcome.run_id}; nothing was committed, the server rolled the transaction back; "
             "run again") in text, text
     assert snapshot(small_dbs.target_url) == before
+    assert target.what_was_written(small_dbs.target_url, outcome.run_id) == \
+        "nothing was written to the target."
     no_tool_session_left(small_dbs.target_url)
     assert migrate(40).success
+
+
+def test_what_was_written_asks_the_ledger(small_dbs):
+    assert target.load_committed(small_dbs.target_url, "never-ran") is False  # no ledger yet
+    run = migrate(40)
+    assert target.load_committed(small_dbs.target_url, run.run_id) is True
+    assert target.what_was_written(small_dbs.target_url, run.run_id) == (
+        "but its load committed: the doctors are migrated and recorded in the ledger "
+        f"(`doctor-migration history`); undo it with `doctor-migration rollback {run.run_id}`.")
+    assert target.load_committed(small_dbs.target_url, "never-ran") is False
+    assert target.what_was_written("postgresql://postgres@127.0.0.2:1/x", "r") == (
+        "the target could not be asked whether its load committed: `doctor-migration history` "
+        "lists run r if it did.")
 
 
 def test_connection_lost_just_after_commit_says_it_committed(small_dbs):

@@ -210,3 +210,14 @@ def test_source_grants_and_columns_are_named(small_dbs):
         "public.auth_user has no column last_login (step 1.1 of the plan reads it); role "
         f"{reader} may not SELECT public.dispatch_office_doctors: GRANT SELECT ON "
         f"public.dispatch_office_doctors TO {reader}")
+
+
+def test_read_only_target_is_named(small_dbs):
+    with small_dbs.target() as conn:
+        dbname = conn.info.dbname
+        conn.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(
+            sql.Identifier(dbname)))
+    assert problem(check_target, small_dbs.target_url) == (
+        f"{PREFIX}transactions of role postgres on {dbname} are read-only by default "
+        "(default_transaction_read_only is on): ALTER ROLE postgres IN DATABASE "
+        f"{dbname} SET default_transaction_read_only = off")

@@ -122,6 +122,8 @@ class Role:
     bypasses_rls: bool
     may_create_schema: bool
     may_create_temp: bool
+    is_replica: bool
+    read_only_by_default: bool
     ledger_exists: bool
 
 
@@ -260,6 +262,14 @@ def check_target(conn: psycopg.Connection) -> None:
             problems += _column_problems("public.profiles",
                                          _columns(conn, present["public.profiles"]),
                                          PROFILE_COLUMNS, writes=False)
+    if role.is_replica:
+        problems.append("the target is a read-only replica (in recovery): point "
+                        "SUPABASE_DATABASE_URL at the primary")
+    elif role.read_only_by_default:
+        problems.append(
+            f"transactions of role {role.name} on {role.database} are read-only by default "
+            f"(default_transaction_read_only is on): ALTER ROLE {role.name} IN DATABASE "
+            f"{role.database} SET default_transaction_read_only = off")
     if not role.ledger_exists and not role.may_create_schema:
         problems.append(
             f"role {role.name} may not create the run ledger (schema doctor_migration, made "

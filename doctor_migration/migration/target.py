@@ -113,3 +113,29 @@ def referencing_rows(conn: psycopg.Connection, doctor_ids: list) -> list[str]:
                 f"(legacy user {legacy_id})"
             )
     return found
+
+
+def load_committed(url: str, run_id: str) -> bool | None:
+    """Whether the load of run `run_id` committed on the target (the ledger knows it); None
+    when the target cannot be asked."""
+    try:
+        with db.connect(url, "target") as conn, conn.transaction():
+            if not conn.execute(load_sql("select_ledger_exists")).fetchone()[0]:
+                return False
+            return conn.execute(load_sql("select_run_committed"), {"run_id": run_id}).fetchone()[0]
+    except (MigrationError, psycopg.Error):
+        return None
+
+
+def what_was_written(url: str, run_id: str, dry_run: bool = False) -> str:
+    """For a run that did not complete: one sentence on the state of the target."""
+    if dry_run:
+        return "nothing was written to the target (a plan never writes)."
+    committed = load_committed(url, run_id)
+    if committed:
+        return ("but its load committed: the doctors are migrated and recorded in the ledger "
+                f"(`doctor-migration history`); undo it with `doctor-migration rollback {run_id}`.")
+    if committed is None:
+        return ("the target could not be asked whether its load committed: "
+                f"`doctor-migration history` lists run {run_id} if it did.")
+    return "nothing was written to the target."
