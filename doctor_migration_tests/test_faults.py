@@ -5,9 +5,11 @@ what happened, and the next run succeeds."""
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -49,10 +51,13 @@ def held_inserts(small_dbs) -> Iterator[Hold]:
         hold.release()
 
 
-def load_session(url: str, wait_event: str) -> tuple:
+def load_session(url: str, wait_event: str, proc: subprocess.Popen | None = None,
+                 out: Path | None = None) -> tuple:
     """The running load's session once it waits on `wait_event` ("relation": the lock on
     doctors; "advisory": the test's trigger, i.e. inside the load's INSERT)."""
     def probe():
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"the run ended before its load ({proc.returncode}): {out.read_text()}")
         return next((s for s in tool_sessions(url, "doctor-migration run %")
                      if s[4] == wait_event), None)
     return wait_for(probe, f"the load to wait on {wait_event}")
@@ -83,7 +88,7 @@ def test_kill_while_waiting_for_the_lock_on_doctors(small_dbs, tmp_path):
     with doctors_locked(small_dbs.target_url):
         proc = start_cli(["run", "--expected-count", "40"], tmp_path / "out")
         try:
-            load_session(small_dbs.target_url, "relation")
+            load_session(small_dbs.target_url, "relation", proc, tmp_path / "out")
         finally:
             killed(proc, tmp_path)
         # The server ends the dead client's session on its own, lock still held
@@ -97,7 +102,7 @@ def test_kill_inside_the_load(small_dbs, held_inserts, tmp_path):
     before = snapshot(small_dbs.target_url)
     proc = start_cli(["run", "--expected-count", "40"], tmp_path / "out")
     try:
-        load_session(small_dbs.target_url, "advisory")
+        load_session(small_dbs.target_url, "advisory", proc, tmp_path / "out")
     finally:
         killed(proc, tmp_path)
     no_tool_session_left(small_dbs.target_url)  # while the INSERT is still held
@@ -123,7 +128,8 @@ def test_lock_timeout_names_the_blocker(small_dbs):
 def test_second_run_refuses_at_once_naming_the_first(small_dbs, held_inserts, tmp_path):
     first = start_cli(["run", "--expected-count", "40"], tmp_path / "out")
     try:
-        _, application, *_ = load_session(small_dbs.target_url, "advisory")
+        _, application, *_ = load_session(small_dbs.target_url, "advisory", first,
+                                          tmp_path / "out")
         first_id = application.removeprefix("doctor-migration run ")
         assert first_id in (tmp_path / "out").read_text()  # "Dagster run <id>" is printed first
         before = snapshot(small_dbs.target_url)
@@ -181,7 +187,7 @@ def test_what_was_written_asks_the_ledger(small_dbs):
     run = migrate(40)
     assert target.load_committed(small_dbs.target_url, run.run_id) is True
     assert target.what_was_written(small_dbs.target_url, run.run_id) == (
-        "but its load committed: the doctors are migrated and recorded in the ledger "
+        "its load did commit: the doctors are migrated and recorded in the ledger "
         f"(`doctor-migration history`); undo it with `doctor-migration rollback {run.run_id}`.")
     assert target.load_committed(small_dbs.target_url, "never-ran") is False
     assert target.what_was_written("postgresql://postgres@127.0.0.2:1/x", "r") == (

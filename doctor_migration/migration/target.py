@@ -133,7 +133,7 @@ def what_was_written(url: str, run_id: str, dry_run: bool = False) -> str:
         return "nothing was written to the target (a plan never writes)."
     committed = load_committed(url, run_id)
     if committed:
-        return ("but its load committed: the doctors are migrated and recorded in the ledger "
+        return ("its load did commit: the doctors are migrated and recorded in the ledger "
                 f"(`doctor-migration history`); undo it with `doctor-migration rollback {run_id}`.")
     if committed is None:
         return ("the target could not be asked whether its load committed: "
