@@ -91,8 +91,10 @@ def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
         print()
         print(outcome.report)
     if outcome.exit_code:
+        from doctor_migration.migration.target import what_was_written
+
         print(f"\nThe {'plan' if dry_run else 'run'} {run_id} did not complete; "
-              "nothing was written to the target.")
+              + what_was_written(os.environ["SUPABASE_DATABASE_URL"], run_id, dry_run))
         for line in outcome.failures:
             print(line)
     else:

@@ -9,7 +9,7 @@ import pandas as pd
 from doctor_migration.defs.checks import CLEAN_DOCTOR_CHECKS, SHOWN, gate_check_result
 from doctor_migration.defs.config import LoadConfig, SelectionConfig
 from doctor_migration.defs.resources import PostgresResource
-from doctor_migration.migration import accounting, selection, timings
+from doctor_migration.migration import accounting, preflight, selection, timings
 from doctor_migration.migration.gates import evaluate_gates
 from doctor_migration.migration.load import LoadResult, load_doctors
 from doctor_migration.migration.mapping import build_doctor_rows
@@ -24,8 +24,10 @@ PII_COLUMNS = ["first_name", "last_name", "email", "username",
 
 @dg.asset(group_name=GROUP, kinds={"postgres"})
 def profile_coverage(target: PostgresResource) -> dg.Output[pd.DataFrame]:
-    """Phase 1 of the plan: the doctor profiles the profile migration left in the target."""
+    """Phase 1 of the plan: the doctor profiles the profile migration left in the target,
+    after a preflight of every grant, column and policy the run will need there."""
     with target.connect() as conn:
+        preflight.check_target(conn)
         profiles = selection.fetch_doctor_profiles(conn)
     per_id = profiles["legacy_user_id"].value_counts()
     several = sorted(int(i) for i in per_id[per_id > 1].index)
@@ -42,6 +44,7 @@ def clean_doctors(config: SelectionConfig, source: PostgresResource,
                   profile_coverage: pd.DataFrame):
     """Step 1.1 of the plan on the source, joined with each doctor's profile; gated by step 1.3."""
     with source.connect() as conn:
+        preflight.check_source(conn)
         clean, outcomes = selection.read_source(conn)
     joined = selection.attach_profiles(clean, profile_coverage)
     tally = accounting.account(outcomes, clean)

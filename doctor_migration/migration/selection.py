@@ -22,14 +22,17 @@ def _frame(cur: psycopg.Cursor) -> pd.DataFrame:
 
 
 def _run(conn: psycopg.Connection, name: str, role: str) -> pd.DataFrame:
+    problems = {
+        psycopg.errors.UndefinedTable: "lacks a table the plan needs",
+        psycopg.errors.UndefinedColumn: "lacks a column the plan needs",
+        psycopg.errors.InsufficientPrivilege: "role may not read what the plan needs",
+    }
     try:
         return _frame(conn.execute(load_sql(name)))
-    except psycopg.errors.UndefinedTable as exc:
-        raise MigrationError(f"the {role} database lacks a table the plan needs: {exc.diag.message_primary}") from None
-    except psycopg.errors.UndefinedColumn as exc:
-        raise MigrationError(f"the {role} database lacks a column the plan needs: {exc.diag.message_primary}") from None
-    except psycopg.errors.InsufficientPrivilege as exc:
-        raise MigrationError(f"the {role} database role may not read what the plan needs: {exc.diag.message_primary}") from None
+    except tuple(problems) as exc:
+        problem = problems[type(exc)]
+        raise MigrationError(
+            f"the {role} database {problem}: {exc.diag.message_primary}") from None
 
 
 def fetch_doctor_profiles(target: psycopg.Connection) -> pd.DataFrame:
@@ -82,7 +85,7 @@ def read_source(source: psycopg.Connection) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def attach_profiles(clean: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
-    """The clean doctors with their doctor profile: how many they have and the first one's fields."""
+    """The clean doctors with their doctor profile: how many they have, the first one's fields."""
     counts = profiles.groupby("legacy_user_id").size().rename("profile_count")
     first = profiles.drop_duplicates("legacy_user_id").set_index("legacy_user_id")
     first = first.rename(columns={

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import psycopg
 
 from doctor_migration.migration.db import load_sql
+from doctor_migration.migration.errors import MigrationError
 
 INDEX_ADVICE = ("CREATE INDEX CONCURRENTLY doctors_legacy_user_id_idx "
                 "ON public.doctors (legacy_user_id);")
@@ -76,5 +77,9 @@ def create_legacy_id_index(conn: psycopg.Connection) -> None:
     conn.autocommit = True
     try:
         conn.execute(load_sql("create_legacy_id_index"))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise MigrationError(
+            f"the index was not created ({exc.diag.message_primary}): only the owner of "
+            f"public.doctors may create it; ask them to run: {INDEX_ADVICE}") from None
     finally:
         conn.autocommit = autocommit
