@@ -146,7 +146,7 @@ def _rollback(args: argparse.Namespace) -> int:
     print(f"Rolling back run {run_id}", flush=True)
     outcome = roll_back(run_id)
     if outcome.exit_code:
-        print(f"\nRun {run_id} was not rolled back; nothing was changed.")
+        print(f"\nRun {run_id} was not rolled back:")
         for line in outcome.failures:
             print(line)
     else:
