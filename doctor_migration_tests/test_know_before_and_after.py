@@ -164,3 +164,27 @@ def test_explain_answers_why_and_hides_pii_unless_asked(small_dbs, capsys):
     out = capsys.readouterr().out
     assert "duplicate by name of user" in out and loser.last_name in out
     assert cli.main(["explain", "99999"]) == 2
+
+
+def test_reconciliation_names_missing_unexpected_and_differing_rows(small_dbs):
+    from datetime import datetime, timezone
+
+    from doctor_migration.migration import mapping, reconcile, selection
+
+    assert migrate(40).success
+    with small_dbs.source() as src, small_dbs.target() as tgt:
+        clean = selection.attach_profiles(selection.fetch_clean_doctors(src),
+                                          selection.fetch_doctor_profiles(tgt))
+        rows = mapping.build_doctor_rows(clean, datetime.now(timezone.utc).date())
+        tgt.execute("DELETE FROM public.doctors WHERE legacy_user_id = 3")
+        tgt.execute("UPDATE public.doctors SET consultation_fee = 10, status = 'suspended' "
+                    "WHERE legacy_user_id = 4")
+        tgt.execute("INSERT INTO public.doctors (profile_id, legacy_user_id) "
+                    "SELECT profile_id, 424242 FROM public.doctors WHERE legacy_user_id = 5")
+        before = snapshot(small_dbs.target_url)
+        result = reconcile.reconcile(tgt, rows)
+    assert not result.passed
+    assert result.missing == [3]
+    assert result.unexpected == [424242]
+    assert result.mismatches == {4: ["status", "consultation_fee"]}
+    assert snapshot(small_dbs.target_url) == before

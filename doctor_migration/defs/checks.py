@@ -120,13 +120,12 @@ def loaded_doctors_pass_validation(loaded_doctors: LoadResult, target: PostgresR
 def loaded_doctors_reconcile(loaded_doctors: LoadResult, doctor_rows: pd.DataFrame,
                              target: PostgresResource):
     """Read every migrated row back and compare it with the mapping; compare native doctors."""
-    with target.connect() as conn, conn.transaction():
-        actual = reconcile.fetch_migrated_rows(conn)
     if loaded_doctors.dry_run:
         result = reconcile.Reconciliation(compared=0)
         summary = "dry run: nothing was written, nothing to reconcile"
     else:
-        result = reconcile.reconcile(actual, doctor_rows)
+        with target.connect() as conn:
+            result = reconcile.reconcile(conn, doctor_rows)
         summary = result.summary
     shown = sorted(result.mismatches)[:SHOWN]
     rows = [[uid, ", ".join(result.mismatches[uid])] for uid in shown]

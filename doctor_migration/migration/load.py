@@ -22,7 +22,6 @@ from doctor_migration.migration import target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, StopMigration
 from doctor_migration.migration.mapping import copy_rows
-from doctor_migration.migration.reconcile import native_fingerprint
 from doctor_migration.migration.validation import ValidationResult, validate_target
 
 
@@ -53,7 +52,15 @@ class _DryRunDone(Exception):
     pass
 
 
-def _stage(conn: psycopg.Connection, rows: pd.DataFrame) -> None:
+def native_fingerprint(conn: psycopg.Connection) -> tuple[int, str]:
+    """(count, digest of every column) of the doctors created in Supabase."""
+    count, digest = conn.execute(load_sql("select_native_doctors_fingerprint")).fetchone()
+    return int(count), digest
+
+
+def stage_rows(conn: psycopg.Connection, rows: pd.DataFrame) -> None:
+    """The mapping's rows, COPYed into a temp table typed like public.doctors (dropped at
+    the end of the transaction)."""
     conn.execute(load_sql("create_doctor_stage"))
     with conn.cursor().copy(load_sql("copy_doctor_stage")) as copy:
         for values in copy_rows(rows):
@@ -100,7 +107,7 @@ def load_doctors(
             target.begin(conn, "plan" if dry_run else "run", run_id, timeouts)
             target.lock_doctors(conn, timeouts.lock_timeout)
             target.ensure_ledger(conn)
-            _stage(conn, rows)
+            stage_rows(conn, rows)
             _stop_on_duplicate_migrated_rows(conn)
             conn.execute(load_sql("classify_doctor_changes"))
             counts = dict(conn.execute(load_sql("select_doctor_change_counts")).fetchall())
