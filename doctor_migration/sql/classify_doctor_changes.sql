@@ -2,24 +2,47 @@
 -- leave unchanged, or delete (a migrated row whose user is no longer clean).
 -- Native doctors (legacy_user_id IS NULL) never appear here.
 -- migration_metadata.migration_date is ignored when comparing, so a rerun on another day of
--- unchanged data writes nothing.
+-- unchanged data writes nothing. Equal rows are recognised by one row comparison; only rows
+-- that differ pay for the per-column (jsonb) list of what changed.
 CREATE TEMP TABLE doctor_changes ON COMMIT DROP AS
 SELECT d.id AS doctor_id,
        s.legacy_user_id,
        CASE WHEN d.id IS NULL THEN 'insert'
-            WHEN diff.columns IS NULL THEN 'unchanged'
+            WHEN same.mapped THEN 'unchanged'
             ELSE 'update' END AS action,
-       diff.columns AS changed_columns
+       CASE WHEN d.id IS NULL OR same.mapped THEN NULL ELSE (
+           SELECT array_agg(n.key ORDER BY n.key)
+           FROM jsonb_each(to_jsonb(s)) AS n
+           WHERE CASE WHEN n.key = 'migration_metadata'
+                           AND jsonb_typeof(to_jsonb(d) -> n.key) = 'object'
+                      THEN (n.value - 'migration_date')
+                           IS DISTINCT FROM ((to_jsonb(d) -> n.key) - 'migration_date')
+                      ELSE n.value IS DISTINCT FROM (to_jsonb(d) -> n.key) END
+       ) END AS changed_columns
 FROM doctor_stage AS s
 LEFT JOIN public.doctors AS d ON d.legacy_user_id = s.legacy_user_id
-LEFT JOIN LATERAL (SELECT to_jsonb(s) AS new, to_jsonb(d) AS old) AS j ON d.id IS NOT NULL
-LEFT JOIN LATERAL (
-    SELECT array_agg(n.key ORDER BY n.key) AS columns
-    FROM jsonb_each(j.new) AS n
-    WHERE CASE WHEN n.key = 'migration_metadata' AND jsonb_typeof(j.old -> n.key) = 'object'
-               THEN (n.value - 'migration_date') IS DISTINCT FROM ((j.old -> n.key) - 'migration_date')
-               ELSE n.value IS DISTINCT FROM (j.old -> n.key) END
-) AS diff ON d.id IS NOT NULL
+CROSS JOIN LATERAL (
+    SELECT (
+        d.profile_id, d.doctor_id, d.doctor_number, d.license_number, d.npi_number,
+        d.specialty, d.board_certifications, d.education, d.years_experience,
+        d.primary_office_id, d.practice_type, d.status, d.is_accepting_patients,
+        d.max_patient_load, d.bio, d.specialties, d.languages_spoken,
+        d.professional_memberships, d.consultation_duration_minutes,
+        d.follow_up_duration_minutes, d.working_hours, d.consultation_fee, d.accepts_insurance,
+        d.payment_terms, d.licensed_since, d.joined_practice_at, d.legacy_doctor_id
+    ) IS NOT DISTINCT FROM (
+        s.profile_id, s.doctor_id, s.doctor_number, s.license_number, s.npi_number,
+        s.specialty, s.board_certifications, s.education, s.years_experience,
+        s.primary_office_id, s.practice_type, s.status, s.is_accepting_patients,
+        s.max_patient_load, s.bio, s.specialties, s.languages_spoken,
+        s.professional_memberships, s.consultation_duration_minutes,
+        s.follow_up_duration_minutes, s.working_hours, s.consultation_fee, s.accepts_insurance,
+        s.payment_terms, s.licensed_since, s.joined_practice_at, s.legacy_doctor_id
+    ) AND (CASE WHEN jsonb_typeof(d.migration_metadata) = 'object'
+                THEN d.migration_metadata - 'migration_date'
+                ELSE d.migration_metadata END)
+          IS NOT DISTINCT FROM (s.migration_metadata - 'migration_date') AS mapped
+) AS same
 UNION ALL
 SELECT d.id, d.legacy_user_id, 'delete', NULL
 FROM public.doctors AS d
