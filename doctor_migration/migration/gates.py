@@ -24,8 +24,9 @@ class GateResult:
         return sorted(self.offenders)[:limit]
 
 
-def _norm(value: object) -> str:
-    return "" if value is None else str(value).strip().lower()
+def _norm(values: pd.Series) -> pd.Series:
+    """Trimmed and lower-cased, NULL as empty: how step 1.3 compares names and e-mails."""
+    return values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower()
 
 
 def clean_doctor_count_is_expected(clean: pd.DataFrame, expected: int) -> GateResult:
@@ -64,17 +65,16 @@ def every_clean_doctor_has_one_profile(clean: pd.DataFrame) -> GateResult:
 def profiles_match_source(clean: pd.DataFrame) -> GateResult:
     """Step 1.3: the profile's first name, last name and e-mail equal the source's
     (trimmed, case-insensitive). Doctors without exactly one profile are the other gate's."""
-    offenders: dict[int, str] = {}
     single = clean[clean["profile_count"] == 1]
     pairs = [("first_name", "profile_first_name"), ("last_name", "profile_last_name"),
              ("email", "profile_email")]
-    for row in single.itertuples(index=False):
-        differing = [
-            source for source, profile in pairs
-            if _norm(getattr(row, source)) != _norm(getattr(row, profile))
-        ]
-        if differing:
-            offenders[int(row.user_id)] = ", ".join(differing) + " differ"
+    differs = pd.DataFrame({source: _norm(single[source]) != _norm(single[profile])
+                            for source, profile in pairs})
+    offenders = {
+        int(uid): ", ".join(c for c in differs.columns if flags[c]) + " differ"
+        for uid, (_, flags) in zip(single["user_id"][differs.any(axis=1)],
+                                   differs[differs.any(axis=1)].iterrows())
+    }
     return GateResult(
         name="profiles_match_source",
         passed=not offenders,
