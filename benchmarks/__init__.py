@@ -1,0 +1,1 @@
+"""Benchmarks of doctor-migration against a hand-written SQL floor (not tests)."""

@@ -1,0 +1,1 @@
+COPY floor_clean FROM STDIN

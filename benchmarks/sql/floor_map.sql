@@ -1,0 +1,42 @@
+-- The floor: steps 2.2 and 2.3 in SQL, with the same values as doctor_migration's mapping
+-- (years and dates in UTC: the transaction sets TimeZone to UTC).
+CREATE TEMP TABLE floor_rows ON COMMIT DROP AS
+SELECT c.user_id::bigint                  AS legacy_user_id,
+       p.id                               AS profile_id,
+       c.user_id::bigint                  AS doctor_id,
+       'DOC-' || c.user_id                AS doctor_number,
+       NULL::text                         AS license_number,
+       NULL::text                         AS npi_number,
+       'General Practice'::text           AS specialty,
+       '{}'::jsonb                        AS board_certifications,
+       '{}'::jsonb                        AS education,
+       EXTRACT(YEAR FROM AGE(c.date_joined))::integer AS years_experience,
+       NULL::uuid                         AS primary_office_id,
+       'Private Practice'::text           AS practice_type,
+       'active'::public.doctor_status     AS status,
+       true                               AS is_accepting_patients,
+       NULL::integer                      AS max_patient_load,
+       'Migrated doctor profile'::text    AS bio,
+       '["General Practice"]'::jsonb      AS specialties,
+       '["English"]'::jsonb               AS languages_spoken,
+       '{}'::jsonb                        AS professional_memberships,
+       30                                 AS consultation_duration_minutes,
+       15                                 AS follow_up_duration_minutes,
+       '{}'::jsonb                        AS working_hours,
+       NULL::numeric(10, 2)               AS consultation_fee,
+       true                               AS accepts_insurance,
+       '{}'::jsonb                        AS payment_terms,
+       c.date_joined::date                AS licensed_since,
+       c.date_joined                      AS joined_practice_at,
+       c.user_id                          AS legacy_doctor_id,
+       jsonb_build_object(
+           'migration_date', current_date::text,
+           'source_patient_count', c.patient_count,
+           'has_office_assignment', c.has_office_assignment,
+           'has_settings', c.has_settings,
+           'deduplication_method',
+               CASE WHEN c.email <> '' THEN 'email_priority' ELSE 'name_fallback' END,
+           'data_quality_score', 'high')  AS migration_metadata,
+       c.patient_count
+FROM floor_clean AS c
+JOIN public.profiles AS p ON p.legacy_user_id = c.user_id AND p.profile_type = 'doctor';
