@@ -106,19 +106,24 @@ def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
     })
 
 
-def _run_checks(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
-    checks = []
+def _run_checks(instance: dg.DagsterInstance, run_id: str) -> tuple[list[dict], list[dict]]:
+    """Every check evaluated in the run, and step 4's timings among them."""
+    checks, step4 = [], []
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
         evaluation = entry.dagster_event.event_specific_data
-        summary = evaluation.metadata.get("summary")
+        meta = {k: v.value for k, v in evaluation.metadata.items()}
         checks.append({
             "asset": evaluation.asset_key.to_user_string(),
             "check": evaluation.check_name,
             "passed": evaluation.passed,
             "severity": evaluation.severity.value,
-            "summary": summary.value if summary else "",
+            "summary": meta.get("summary", ""),
         })
-    return checks
+        if "execution_ms" in meta:
+            step4.append({k: meta[k] for k in ("step", "planning_ms", "execution_ms",
+                                                "threshold_ms", "node_types")}
+                         | {"name": evaluation.check_name})
+    return checks, sorted(step4, key=lambda t: t["step"])
 
 
 def _run_materialization(instance: dg.DagsterInstance, run_id: str, asset: str) -> dict:
@@ -129,25 +134,13 @@ def _run_materialization(instance: dg.DagsterInstance, run_id: str, asset: str) 
     return {}
 
 
-def _timings(checks: list[dict], instance: dg.DagsterInstance, run_id: str) -> list[dict]:
-    rows = []
-    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-        evaluation = entry.dagster_event.event_specific_data
-        meta = {k: v.value for k, v in evaluation.metadata.items()}
-        if "execution_ms" in meta:
-            rows.append({"step": meta["step"], "name": evaluation.check_name,
-                         "planning_ms": meta["planning_ms"], "execution_ms": meta["execution_ms"],
-                         "threshold_ms": meta["threshold_ms"], "node_types": meta["node_types"]})
-    return sorted(rows, key=lambda t: t["step"])
-
-
 @dg.asset(group_name=GROUP, kinds={"markdown"}, deps=[clean_doctors])
 def validation_report(context: dg.AssetExecutionContext,
                       loaded_doctors: LoadResult) -> dg.MaterializeResult:
     """The document for the operator: counts, the accounting of every source user, every
     check of the run, step 4's timings and the ledger entry."""
     run_id = context.run.run_id
-    checks = _run_checks(context.instance, run_id)
+    checks, step4 = _run_checks(context.instance, run_id)
     selection_meta = _run_materialization(context.instance, run_id, "clean_doctors")
     load_meta = _run_materialization(context.instance, run_id, "loaded_doctors")
     index = load_meta.get("legacy_id_index")
@@ -155,7 +148,7 @@ def validation_report(context: dg.AssetExecutionContext,
         loaded_doctors,
         accounting=selection_meta.get("accounting"),
         checks=checks,
-        timings=_timings(checks, context.instance, run_id),
+        timings=step4,
         legacy_id_index=None if index in (None, "none") else index,
     )
     return dg.MaterializeResult(metadata={

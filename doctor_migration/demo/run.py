@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.resources import files
 
 import psycopg
+from psycopg import sql
 
 from doctor_migration.demo.embedded import EmbeddedPostgres
 from doctor_migration.demo.world import generate_world, write_legacy, write_target
@@ -15,14 +17,10 @@ READER = "legacy_reader"
 
 def grant_select_only(url: str, role: str = READER) -> None:
     """A login role that may only SELECT the plan's four tables: no TEMP, no writes."""
+    text = files("doctor_migration").joinpath("demo", "grant_select_only.sql").read_text()
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {role} LOGIN")
-        dbname = conn.info.dbname
-        conn.execute(f"REVOKE ALL ON DATABASE {dbname} FROM PUBLIC")
-        conn.execute(f"GRANT CONNECT ON DATABASE {dbname} TO {role}")
-        conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
-        conn.execute(f"GRANT SELECT ON auth_user, dispatch_usersetting, dispatch_office_doctors, "
-                     f"dispatch_patient TO {role}")
+        conn.execute(sql.SQL(text).format(role=sql.Identifier(role),
+                                          database=sql.Identifier(conn.info.dbname)))
 
 
 @contextmanager

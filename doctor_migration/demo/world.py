@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from importlib.resources import files
 
 import psycopg
+from psycopg import sql
 
 # No name here contains "test" or "demo": those are step 1.1's test-account rule.
 FIRST_NAMES = [
@@ -205,8 +206,9 @@ def write_legacy(conn: psycopg.Connection, world: LegacyWorld, offices: int = 25
                     copy.write_row((u.id, f"Patient{k}", f"Of{u.id}", archived))
             copy.write_row((None, "Nobody's", "Patient", None))
         for table in ("auth_user", "dispatch_office"):
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"(SELECT max(id) FROM {table}))")
+            conn.execute(sql.SQL("SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                                 "(SELECT max(id) FROM {}))").format(sql.Identifier(table)),
+                         (table,))
 
 
 @dataclass

@@ -119,8 +119,7 @@ def load_doctors(
                 {"column": c, "doctors": n, "examples": list(ex)}
                 for c, n, ex in conn.execute(load_sql("select_changed_columns")).fetchall()
             ]
-            to_delete = [r[0] for r in conn.execute(
-                "SELECT doctor_id FROM doctor_changes WHERE action = 'delete'").fetchall()]
+            to_delete = [r[0] for r in conn.execute(load_sql("select_doctors_to_delete"))]
             references = target.referencing_rows(conn, to_delete)
             if references:
                 raise StopMigration(
