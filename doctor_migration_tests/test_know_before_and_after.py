@@ -74,8 +74,8 @@ def test_plan_exits_non_zero_when_a_gate_would_stop(small_dbs):
     assert snapshot(small_dbs.target_url) == before
 
 
-def test_row_changed_behind_the_tools_back_is_caught_by_reconciliation(small_dbs):
-    with small_dbs.target() as conn:
+def add_tamper_trigger(dbs) -> None:
+    with dbs.target() as conn:
         # A trigger the tool knows nothing about rewrites one migrated row as it is written.
         conn.execute("""
             CREATE FUNCTION public.tamper() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -85,6 +85,10 @@ def test_row_changed_behind_the_tools_back_is_caught_by_reconciliation(small_dbs
             END $$;
             CREATE TRIGGER tamper BEFORE INSERT ON public.doctors
                 FOR EACH ROW EXECUTE FUNCTION public.tamper();""")
+
+
+def test_row_changed_behind_the_tools_back_is_caught_by_reconciliation(small_dbs):
+    add_tamper_trigger(small_dbs)
     outcome = migrate(40)
     assert not outcome.success
     text = "\n".join(outcome.failures)
@@ -92,6 +96,17 @@ def test_row_changed_behind_the_tools_back_is_caught_by_reconciliation(small_dbs
     failing = [c for c in outcome_checks(outcome) if not c.passed]
     assert [c.check_name for c in failing] == ["migrated_rows_match_mapping"]
     assert "| 7 | specialty |" in failing[0].metadata["mismatching_columns"].value
+
+
+def test_dry_run_reconciles_what_its_load_wrote_before_rolling_back(small_dbs):
+    add_tamper_trigger(small_dbs)
+    before = snapshot(small_dbs.target_url)
+    plan = migrate(40, dry_run=True)
+    assert not plan.success
+    failing = [c for c in outcome_checks(plan) if not c.passed]
+    assert [c.check_name for c in failing] == ["migrated_rows_match_mapping"]
+    assert "| 7 | specialty |" in failing[0].metadata["mismatching_columns"].value
+    assert snapshot(small_dbs.target_url) == before
 
 
 def test_native_doctor_changed_during_the_run_is_caught(small_dbs):

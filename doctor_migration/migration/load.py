@@ -21,7 +21,8 @@ from doctor_migration import __version__
 from doctor_migration.migration import target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, StopMigration
-from doctor_migration.migration.mapping import copy_rows
+from doctor_migration.migration.reconcile import Reconciliation, compare_staged
+from doctor_migration.migration.stage import stage_rows
 from doctor_migration.migration.validation import ValidationResult, validate_target
 
 
@@ -41,6 +42,8 @@ class LoadResult:
     validation: list[ValidationResult] = field(default_factory=list)
     native_before: tuple[int, str] | None = None
     native_after: tuple[int, str] | None = None
+    # A dry run's reconciliation, taken inside its transaction before the rollback.
+    reconciliation: Reconciliation | None = None
     seconds: float = 0.0
 
     @property
@@ -56,15 +59,6 @@ def native_fingerprint(conn: psycopg.Connection) -> tuple[int, str]:
     """(count, digest of every column) of the doctors created in Supabase."""
     count, digest = conn.execute(load_sql("select_native_doctors_fingerprint")).fetchone()
     return int(count), digest
-
-
-def stage_rows(conn: psycopg.Connection, rows: pd.DataFrame) -> None:
-    """The mapping's rows, COPYed into a temp table typed like public.doctors (dropped at
-    the end of the transaction)."""
-    conn.execute(load_sql("create_doctor_stage"))
-    with conn.cursor().copy(load_sql("copy_doctor_stage")) as copy:
-        for values in copy_rows(rows):
-            copy.write_row(values)
 
 
 def _stop_on_duplicate_migrated_rows(conn: psycopg.Connection) -> None:
@@ -158,6 +152,7 @@ def load_doctors(
                 raise StopMigration("validation failed before commit, rolled back: " + "; ".join(
                     f"step {v.step} {v.name}: {v.summary}" for v in failed))
             if dry_run:
+                result.reconciliation = compare_staged(conn)
                 raise _DryRunDone
     except _DryRunDone:
         pass

@@ -10,7 +10,7 @@ import pandas as pd
 import psycopg
 
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.load import stage_rows
+from doctor_migration.migration.stage import stage_rows
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,21 @@ class Reconciliation:
 def reconcile(conn: psycopg.Connection, expected: pd.DataFrame) -> Reconciliation:
     """Column-by-column comparison of the target's migrated rows with `expected` (the
     mapping's rows). Writes nothing: the staged copy lives in a rolled-back transaction."""
-    mismatches, missing, unexpected = {}, [], []
     with conn.transaction(force_rollback=True):
         stage_rows(conn, expected)
-        compared = conn.execute(load_sql("count_migrated_doctors")).fetchone()[0]
-        for uid, not_clean, absent, columns in conn.execute(
-                load_sql("select_mapping_mismatches")):
-            if not_clean:
-                unexpected.append(int(uid))
-            elif absent:
-                missing.append(int(uid))
-            else:
-                mismatches[int(uid)] = list(columns)
+        return compare_staged(conn)
+
+
+def compare_staged(conn: psycopg.Connection) -> Reconciliation:
+    """The comparison, against rows already staged in this transaction (a dry run uses it
+    on the state it is about to roll back)."""
+    mismatches, missing, unexpected = {}, [], []
+    compared = conn.execute(load_sql("count_migrated_doctors")).fetchone()[0]
+    for uid, not_clean, absent, columns in conn.execute(load_sql("select_mapping_mismatches")):
+        if not_clean:
+            unexpected.append(int(uid))
+        elif absent:
+            missing.append(int(uid))
+        else:
+            mismatches[int(uid)] = list(columns)
     return Reconciliation(compared, mismatches, missing, unexpected)
