@@ -112,13 +112,10 @@ def stored_report(run_id: str | None = None) -> dict | None:
     inst = instance()
     if run_id is None:
         entry = inst.get_latest_materialization_event(key)
-        entries = [entry] if entry else []
     else:
         logs = inst.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-        entries = [e for e in logs if e.asset_materialization.asset_key == key]
-    for entry in entries:
-        return entry.asset_materialization.metadata["report_json"].value
-    return None
+        entry = next((e for e in logs if e.asset_materialization.asset_key == key), None)
+    return entry.asset_materialization.metadata["report_json"].value if entry else None
 
 
 def roll_back(run_id: str, *, progress: bool = True) -> RunOutcome:
