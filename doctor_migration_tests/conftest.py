@@ -1,18 +1,19 @@
-"""Two real PostgreSQL servers for the whole session (legacy source, Supabase target), and a
-fresh pair of databases with the generated world for each test that asks for one."""
+"""Two real PostgreSQL servers for the whole session (a legacy Django source, and a target shaped
+like Supabase: its roles, auth schema, grants and policies), and a fresh pair of databases
+with the generated world for each test that asks for one."""
 
 from __future__ import annotations
 
 import pytest
 
-from doctor_migration.demo.embedded import EmbeddedPostgres
+from doctor_migration.demo.embedded import EmbeddedPostgres, supabase_server
 from doctor_migration.demo.world import generate_world
 from doctor_migration_tests.helpers import Databases, make_databases
 
 
 @pytest.fixture(scope="session")
 def servers():
-    with EmbeddedPostgres() as source, EmbeddedPostgres() as target:
+    with EmbeddedPostgres() as source, supabase_server() as target:
         yield source, target
 
 

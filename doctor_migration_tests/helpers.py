@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from doctor_migration.demo.run import READER, TARGET_ROLE, grant_select_only
 from doctor_migration.demo.world import LegacyWorld, TargetWorld, write_legacy, write_target
 
 _names = itertools.count()
@@ -14,32 +15,42 @@ _names = itertools.count()
 
 @dataclass
 class Databases:
-    """A legacy database and a target database of one test, with the world written in them."""
+    """A legacy database and a Supabase-shaped target database of one test, with the world
+    written in them. The URLs are the tool's, as roles have them in production: a SELECT-only
+    reader on the source, Supabase's `postgres` (not a superuser) on the target. The test's own
+    setup goes through source() and target(), as the servers' superusers."""
 
     source_url: str
     target_url: str
     world: LegacyWorld
     target_world: TargetWorld | None
+    source_admin_url: str
+    target_admin_url: str
 
     def source(self, **kw) -> psycopg.Connection:
-        return psycopg.connect(self.source_url, autocommit=True, **kw)
+        return psycopg.connect(self.source_admin_url, autocommit=True, **kw)
 
     def target(self, **kw) -> psycopg.Connection:
-        return psycopg.connect(self.target_url, autocommit=True, **kw)
+        return psycopg.connect(self.target_admin_url, autocommit=True, **kw)
 
 
-def make_databases(servers, world: LegacyWorld, *, with_target: bool = True) -> Databases:
+def make_databases(servers, world: LegacyWorld, *, with_target: bool = True,
+                   owner: str = TARGET_ROLE) -> Databases:
+    """Fresh databases for `world`; the target's tables owned by `owner` (Supabase's
+    `postgres`, or `supabase_admin` as in projects created before 2022)."""
     source, target = servers
     n = next(_names)
-    source_url = source.create_database(f"legacy_{n}")
-    target_url = target.create_database(f"target_{n}")
-    with psycopg.connect(source_url) as conn:
+    source_admin_url = source.create_database(f"legacy_{n}")
+    target_admin_url = target.create_database(f"target_{n}", owner=TARGET_ROLE)
+    with psycopg.connect(source_admin_url) as conn:
         write_legacy(conn, world)
+    grant_select_only(source_admin_url)
     target_world = None
     if with_target:
-        with psycopg.connect(target_url) as conn:
-            target_world = write_target(conn, world)
-    return Databases(source_url, target_url, world, target_world)
+        with psycopg.connect(target_admin_url) as conn:
+            target_world = write_target(conn, world, owner=owner)
+    return Databases(source.url(f"legacy_{n}", READER), target.url(f"target_{n}", TARGET_ROLE),
+                     world, target_world, source_admin_url, target_admin_url)
 
 
 def snapshot(url: str) -> bytes:

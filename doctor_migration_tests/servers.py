@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 from typing import Self, TypeVar
 
@@ -20,6 +21,8 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from doctor_migration.demo.embedded import SUPABASE_SUPERUSER
 
 T = TypeVar("T")
 LOOPBACK = "127.0.0.1"
@@ -86,7 +89,8 @@ def tool_sessions(url: str, application: str = "doctor-migration%") -> list[tupl
 
 class PasswordServer:
     """A throwaway PostgreSQL on 127.0.0.1 that demands a SCRAM password over TCP (trust on
-    its Unix socket, for the test's own setup), from the embedded wheel's binaries."""
+    its Unix socket, for the test's own setup), from the embedded wheel's binaries, with
+    Supabase's roles like the tests' target server (bootstrap superuser supabase_admin)."""
 
     def __init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="doctor-migration-scram-"))
@@ -95,30 +99,37 @@ class PasswordServer:
         for path in (self.directory, self.data):
             _own(path)
         self.port = free_port()
+        self.superuser = SUPABASE_SUPERUSER
         run = dict(capture_output=True, timeout=60, **_as_server_user())
-        subprocess.run([str(_bin_dir() / "initdb"), "-U", "postgres", "--encoding=utf8",
+        subprocess.run([str(_bin_dir() / "initdb"), "-U", self.superuser, "--encoding=utf8",
                         "--auth-local=trust", "--auth-host=scram-sha-256", "-D",
                         str(self.data)], check=True, **run)
         subprocess.run([str(_bin_dir() / "pg_ctl"), "-w", "-t", "30", "-D", str(self.data),
                         "-l", str(self.directory / "log"), "-o",
                         f"-h {LOOPBACK} -p {self.port} -k {self.directory}", "start"],
                        check=True, **run)
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(files("doctor_migration").joinpath("demo", "supabase_roles.sql")
+                         .read_text())
 
-    def socket_url(self, dbname: str = "postgres") -> str:
-        return f"postgresql://postgres@/{dbname}?host={self.directory}&port={self.port}"
+    def url(self, dbname: str = "postgres", user: str | None = None) -> str:
+        """A URL through the Unix socket (trusted), as `user` (default: the superuser)."""
+        return (f"postgresql://{user or self.superuser}@/{dbname}"
+                f"?host={self.directory}&port={self.port}")
 
     def tcp_url(self, dbname: str, user: str, password: str) -> str:
         return f"postgresql://{user}:{password}@{LOOPBACK}:{self.port}/{dbname}"
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, owner: str | None = None) -> str:
         """A new empty database; its (socket, superuser) URL. Like EmbeddedPostgres's."""
-        with psycopg.connect(self.socket_url(), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        return self.socket_url(name)
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(owner or self.superuser)))
+        return self.url(name)
 
     def create_role(self, name: str, password: str) -> None:
         """A login superuser with a SCRAM password."""
-        with psycopg.connect(self.socket_url(), autocommit=True) as conn:
+        with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
                 sql.Identifier(name), sql.Literal(password)))
 

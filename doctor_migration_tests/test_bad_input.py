@@ -13,6 +13,7 @@ from dagster import DagsterInstance, serialize_value
 from psycopg.conninfo import conninfo_to_dict
 
 from doctor_migration import cli
+from doctor_migration.demo.run import READER
 from doctor_migration.demo.world import generate_world
 from doctor_migration_tests.helpers import make_databases, snapshot
 from doctor_migration_tests.servers import LOOPBACK, PasswordServer, free_port
@@ -51,7 +52,7 @@ def dbname(url: str) -> str:
      lambda dbs, port: 'FATAL:  database "no_such_db" does not exist'),
     ("SOURCE_DATABASE_URL",
      lambda dbs, port: dbs.source_url.replace(f"/{dbname(dbs.source_url)}?", "/no_such_db?"),
-     lambda dbs, port: "cannot connect to the source database postgres@"),
+     lambda dbs, port: f"cannot connect to the source database {READER}@"),
     ("SOURCE_DATABASE_URL", lambda dbs, port: f"postgresql://someone:pw@[{LOOPBACK}",
      lambda dbs, port: "the source database URL is not valid"),
 ], ids=["wrong host", "wrong port", "wrong target database", "wrong source database",

@@ -21,6 +21,8 @@ def new_role(conn: psycopg.Connection, *attributes: str) -> str:
     name = f"mig_{uuid.uuid4().hex[:8]}"
     conn.execute(sql.SQL("CREATE ROLE {} LOGIN " + " ".join(attributes)).format(
         sql.Identifier(name)))
+    conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+        sql.Identifier(conn.info.dbname), sql.Identifier(name)))
     return name
 
 
@@ -192,8 +194,8 @@ def test_source_missing_dispatch_patient_is_named(small_dbs):
         conn.execute("DROP TABLE dispatch_patient")
     assert problem(check_source, small_dbs.source_url) == (
         "the source is not ready for the migration, nothing was changed: the source has no "
-        "table dispatch_patient in the search_path of role postgres (step 1.1 of the plan "
-        "reads it)")
+        "table dispatch_patient in the search_path of role legacy_reader (step 1.1 of the "
+        "plan reads it)")
 
 
 def test_source_grants_and_columns_are_named(small_dbs):

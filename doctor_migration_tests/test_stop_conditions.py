@@ -38,10 +38,13 @@ def test_profile_of_another_type_does_not_count(small_dbs):
 
 def test_duplicate_profile_stops_and_names_the_user(small_dbs):
     with small_dbs.target() as conn:
+        # A second Auth user (profiles.id references auth.users) with a copy of the profile.
         conn.execute(
-            "INSERT INTO public.profiles (legacy_user_id, first_name, last_name, email, "
-            "profile_type) SELECT legacy_user_id, first_name, last_name, email, profile_type "
-            "FROM public.profiles WHERE legacy_user_id = 7")
+            "WITH u AS (INSERT INTO auth.users (id, aud, role) "
+            "VALUES (gen_random_uuid(), 'authenticated', 'authenticated') RETURNING id) "
+            "INSERT INTO public.profiles (id, legacy_user_id, first_name, last_name, email, "
+            "profile_type) SELECT u.id, legacy_user_id, first_name, last_name, email, "
+            "profile_type FROM u, public.profiles WHERE legacy_user_id = 7")
     stops(small_dbs, 40, "every_clean_doctor_has_one_profile", "| 7 | 2 doctor profiles |")
 
 

@@ -1,6 +1,5 @@
--- A login role that may only SELECT the plan's four tables: no TEMP, no writes.
+-- The login {role} may only SELECT the plan's four tables: no TEMP, no writes.
 -- {role} and {database} are identifiers composed with psycopg.sql.
-CREATE ROLE {role} LOGIN;
 REVOKE ALL ON DATABASE {database} FROM PUBLIC;
 GRANT CONNECT ON DATABASE {database} TO {role};
 GRANT USAGE ON SCHEMA public TO {role};

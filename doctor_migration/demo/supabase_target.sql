@@ -1,4 +1,5 @@
--- Copy of ../shared/contract/supabase_target.sql: the schema the demo and the tests build.
+-- ../shared/contract/supabase_target.sql, as the customer's `postgres` runs it on Supabase: the
+-- schema the demo and the tests build (supabase_app.sql adds policies and the rest).
 -- The Supabase target, as the migration plan describes it: profiles (filled by the earlier
 -- profile migration) and doctors (filled by this one). Supabase is PostgreSQL 15+ with
 -- an auth schema; public tables usually have row level security enabled and an
@@ -6,12 +7,7 @@
 -- foreign keys than these (other tables may reference doctors.id); the migration must
 -- validate what it needs and never assume it created or owns this schema.
 
-CREATE SCHEMA IF NOT EXISTS auth;
-CREATE TABLE IF NOT EXISTS auth.users (
-    id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    email      text,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
+-- The auth schema is Supabase's own (supabase_platform.sql), not the customer's to create.
 
 CREATE TYPE public.profile_type AS ENUM ('doctor', 'patient', 'admin');
 

@@ -220,42 +220,61 @@ class TargetWorld:
 
 
 def write_target(conn: psycopg.Connection, world: LegacyWorld, native: int = 5,
-                 seed: int = 7) -> TargetWorld:
-    """The contract's Supabase schema after the profile migration: a doctor profile for every
-    user who has a patient (names and e-mails respelled in case and spacing), patient and admin
-    profiles, doctors created natively in Supabase, and a table that references doctors.id."""
+                 seed: int = 7, owner: str = "postgres") -> TargetWorld:
+    """A Supabase project after the profile migration, written through `conn`, a superuser
+    (supabase_admin) connection to an empty database on a server with Supabase's roles
+    (supabase_roles.sql): Supabase's auth schema, then the contract's tables created by `owner`
+    (`postgres`, as in Supabase's SQL editor, or `supabase_admin` as in older projects) with
+    policies and triggers; an Auth user and a doctor profile for every legacy user who has a
+    patient (names and e-mails respelled in case and spacing; Auth keeps e-mails lower-case),
+    patient and admin profiles, doctors created natively in Supabase, and a table that
+    references doctors.id."""
     rng = random.Random(seed)
+
+    def new_id() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+    profiles = []
     profile_ids: dict[int, uuid.UUID] = {}
+    for u in world.users:
+        if not u.patients:
+            continue
+        profile_ids[u.id] = new_id()
+        first = u.first_name.upper() if u.id % 3 == 0 else u.first_name
+        email = f" {u.email.strip().upper()}" if u.id % 4 == 0 else u.email.strip()
+        profiles.append((profile_ids[u.id], u.id, first, u.last_name, email, "doctor"))
+    for k in range(20):
+        profiles.append((new_id(), 900_000 + k, f"Pat{k}", "Ient",
+                         f"patient{k}@mail.example.com", "patient"))
+    profiles.append((new_id(), None, "Ada", "Admin", "admin@practice.example.com", "admin"))
+    natives = [(new_id(), f"Native{k}", "Supabase", f"native{k}@practice.example.com")
+               for k in range(native)]
+    as_owner = sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(owner))
+    created = datetime.now(timezone.utc)
     with conn.transaction():
+        conn.execute(_contract("supabase_platform.sql"))
+        with conn.cursor().copy("COPY auth.users (id, aud, role, email, created_at, updated_at) "
+                                "FROM STDIN") as copy:
+            for pid, _, _, _, email, _ in profiles:
+                copy.write_row((pid, "authenticated", "authenticated",
+                                email.strip().lower() or None, created, created))
+            for pid, _, _, email in natives:
+                copy.write_row((pid, "authenticated", "authenticated", email, created,
+                                created))
+        conn.execute(as_owner)
         conn.execute(_contract("supabase_target.sql"))
-        conn.execute(
-            "CREATE TABLE public.appointments (id bigserial PRIMARY KEY, "
-            "doctor_id uuid NOT NULL REFERENCES public.doctors (id), starts_at timestamptz)"
-        )
+        conn.execute(_contract("supabase_app.sql"))
         with conn.cursor().copy(
             "COPY public.profiles (id, legacy_user_id, first_name, last_name, email, "
             "profile_type) FROM STDIN"
         ) as copy:
-            for u in world.users:
-                if not u.patients:
-                    continue
-                pid = uuid.UUID(int=rng.getrandbits(128), version=4)
-                profile_ids[u.id] = pid
-                first = u.first_name.upper() if u.id % 3 == 0 else u.first_name
-                email = f" {u.email.strip().upper()}" if u.id % 4 == 0 else u.email.strip()
-                copy.write_row((pid, u.id, first, u.last_name, email, "doctor"))
-            for k in range(20):
-                copy.write_row((uuid.UUID(int=rng.getrandbits(128), version=4), 900_000 + k,
-                                f"Pat{k}", "Ient", f"patient{k}@mail.example.com", "patient"))
-            copy.write_row((uuid.UUID(int=rng.getrandbits(128), version=4), None, "Ada",
-                            "Admin", "admin@practice.example.com", "admin"))
-        natives = []
-        for k in range(native):
-            pid = conn.execute(
-                "INSERT INTO public.profiles (first_name, last_name, email, profile_type) "
-                "VALUES (%s, %s, %s, 'doctor') RETURNING id",
-                (f"Native{k}", "Supabase", f"native{k}@practice.example.com"),
-            ).fetchone()[0]
+            for row in profiles:
+                copy.write_row(row)
+        native_ids = []
+        for pid, first, last, email in natives:
+            conn.execute(
+                "INSERT INTO public.profiles (id, first_name, last_name, email, profile_type) "
+                "VALUES (%s, %s, %s, %s, 'doctor')", (pid, first, last, email))
             did = conn.execute(
                 "INSERT INTO public.doctors (profile_id, specialty, bio) "
                 "VALUES (%s, 'Orthodontics', 'Joined after the cut-over') RETURNING id",
@@ -263,5 +282,6 @@ def write_target(conn: psycopg.Connection, world: LegacyWorld, native: int = 5,
             ).fetchone()[0]
             conn.execute("INSERT INTO public.appointments (doctor_id, starts_at) "
                          "VALUES (%s, now())", (did,))
-            natives.append(did)
-    return TargetWorld(native_doctor_ids=natives, profile_ids=profile_ids)
+            native_ids.append(did)
+        conn.execute("RESET ROLE")
+    return TargetWorld(native_doctor_ids=native_ids, profile_ids=profile_ids)

@@ -91,7 +91,7 @@ def test_dates_are_utc_whatever_the_source_time_zone(small_dbs):
     # Auckland is UTC+13 in November: 23:59:59 UTC is already the next day there.
     late = datetime(2016, 11, 24, 23, 59, 59, tzinfo=UTC)
     early = datetime(2016, 11, 25, 0, 0, 1, tzinfo=UTC)
-    with psycopg.connect(small_dbs.source_url, autocommit=True) as conn:
+    with small_dbs.source() as conn:
         conn.execute("UPDATE auth_user SET date_joined = %s WHERE id = 1", (late,))
         conn.execute("UPDATE auth_user SET date_joined = %s WHERE id = 2", (early,))
         dbname = conn.info.dbname

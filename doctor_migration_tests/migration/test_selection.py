@@ -5,7 +5,6 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from doctor_migration.demo.run import grant_select_only
 from doctor_migration.demo.world import LegacyWorld, generate_world
 from doctor_migration.migration.selection import fetch_clean_doctors
 from doctor_migration_tests.helpers import make_databases
@@ -147,13 +146,11 @@ def test_whitespace_only_emails_share_one_key_as_the_plan_writes_it(servers):
 
 def test_select_only_role_without_temp_privilege_can_run_step_1_1(servers):
     world = generate_world(30, seed=5)
-    dbs = make_databases(servers, world, with_target=False)
-    grant_select_only(dbs.source_url, "reader_only")
-    reader_url = dbs.source_url.replace("postgres@", "reader_only@")
-    with psycopg.connect(reader_url) as conn:
+    dbs = make_databases(servers, world, with_target=False)  # the source URL is the reader's
+    with psycopg.connect(dbs.source_url) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("CREATE TEMP TABLE t (x int)")
-    assert clean_ids(reader_url) == world.clean_ids
+    assert clean_ids(dbs.source_url) == world.clean_ids
 
 
 def test_source_transaction_is_read_only_repeatable_read(servers):
