@@ -45,6 +45,8 @@ class LoadResult:
     native_after: tuple[int, str] | None = None
     # A dry run's reconciliation, taken inside its transaction before the rollback.
     reconciliation: Reconciliation | None = None
+    # Columns the target's own triggers rewrite when a rollback writes a row back.
+    rollback_cannot_restore: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -122,6 +124,9 @@ def load_doctors(
                     "cannot be deleted: " + "; ".join(references[:50])
                 )
 
+            # Learned before any write, so the plan can say it too.
+            result.rollback_cannot_restore = ledger.rewritten_columns(
+                conn, ledger.doctor_columns(conn))
             result.native_before = native_fingerprint(conn)
             ids = {"run_id": run_id}
             conn.execute(load_sql("insert_run"), {
