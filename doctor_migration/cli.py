@@ -132,6 +132,17 @@ def _history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rollback_caveats(outcome) -> list[str]:
+    """What the rollback could not put back as it was (the rollback_run op's observation)."""
+    notes = []
+    for event in outcome.result.all_events:
+        if event.event_type_value == "ASSET_OBSERVATION":
+            meta = event.asset_observation_data.asset_observation.metadata
+            if "not_restored" in meta and meta["not_restored"].value:
+                notes.append(meta["not_restored"].value)
+    return notes
+
+
 def _rollback(args: argparse.Namespace) -> int:
     from doctor_migration.migration import db, ledger
     from doctor_migration.runner import roll_back
@@ -150,8 +161,9 @@ def _rollback(args: argparse.Namespace) -> int:
         for line in outcome.failures:
             print(line)
     else:
-        print(f"Run {run_id} rolled back: the doctors it touched are as they were before it "
-              f"(Dagster run {outcome.run_id}).")
+        caveats = "".join(f", {note}" for note in _rollback_caveats(outcome))
+        print(f"Run {run_id} rolled back: the doctors it touched are as they were before it"
+              f"{caveats} (Dagster run {outcome.run_id}).")
     return outcome.exit_code
 
 

@@ -22,11 +22,13 @@ def rollback_run(context: dg.OpExecutionContext, config: RollbackConfig,
     metadata = {"rolled_back_run_id": result.run_id, "inserted_rows_removed": result.removed,
                 "updated_rows_restored": result.restored,
                 "deleted_rows_recreated": result.recreated,
-                "seconds": round(result.seconds, 3)}
+                "seconds": round(result.seconds, 3),
+                "not_restored": result.caveats}
     yield dg.AssetObservation(asset_key="loaded_doctors", metadata=metadata)
     context.log.info(f"rolled back run {result.run_id}: {result.removed} inserted rows removed, "
                      f"{result.restored} updated rows restored, "
-                     f"{result.recreated} deleted rows recreated")
+                     f"{result.recreated} deleted rows recreated"
+                     + (f"; {result.caveats}" if result.caveats else ""))
     yield dg.Output(None)
 
 

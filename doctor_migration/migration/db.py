@@ -12,6 +12,7 @@ from functools import cache
 from importlib.resources import files
 
 import psycopg
+from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from doctor_migration.migration.errors import MigrationError
@@ -144,11 +145,27 @@ def connection_lost(conninfo: str, url: str, role: str, exc: BaseException,
         "otherwise nothing was written; then run again if needed")
 
 
+class PinnedConnection(psycopg.Connection):
+    """A connection whose every transaction starts with pin_output_settings.sql: a role or
+    database setting (ALTER ROLE ... SET DateStyle = 'SQL, DMY', extra_float_digits = 0)
+    must neither break psycopg's parsing of dates nor make the ledger's images lossy."""
+
+    @contextmanager
+    def transaction(self, savepoint_name: str | None = None,
+                    force_rollback: bool = False) -> Iterator[psycopg.Transaction]:
+        outermost = self.info.transaction_status == pq.TransactionStatus.IDLE
+        with super().transaction(savepoint_name, force_rollback) as tx:
+            if outermost:
+                self.execute(load_sql("pin_output_settings"))
+            yield tx
+
+
 @contextmanager
 def connect(url: str, role: str, **kwargs) -> Iterator[psycopg.Connection]:
     """A connection to the `role` database ("source" or "target"), closed on exit.
 
-    No prepared statements, so it also works through a transaction pooler (Supabase's 6543).
+    No prepared statements, so it also works through a transaction pooler (Supabase's 6543);
+    every transaction pins the output settings (PinnedConnection).
     A connection lost while in use becomes a MigrationError that says whether the tool's
     transaction committed.
     """
@@ -163,7 +180,7 @@ def connect(url: str, role: str, **kwargs) -> Iterator[psycopg.Connection]:
         raise MigrationError(
             f"the {role} database URL is not valid: {scrub(str(exc), url)}") from None
     try:
-        conn = psycopg.connect(conninfo, prepare_threshold=None, **kwargs)
+        conn = PinnedConnection.connect(conninfo, prepare_threshold=None, **kwargs)
     except psycopg.OperationalError as exc:
         raise MigrationError(
             f"cannot connect to the {role} database {redact(url)}: {_reason(exc, url)}"

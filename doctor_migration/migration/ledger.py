@@ -4,13 +4,21 @@ The plan's rollback (DELETE FROM doctors WHERE updated_at >= ...) would delete d
 migration did not create, forget what it updated or deleted, and break every table that
 references doctors.id. This one restores, in one transaction, the state before the run
 from the before-images the run recorded, and refuses when that would lose someone's work.
+
+An image maps each column to its text output, taken with the output settings pinned
+(db.PinnedConnection), and is written back by casting that text to the column's type: the
+only round trip that is exact for every type (to_jsonb rewrites json, and float8 under
+extra_float_digits = 0). Columns the target's own triggers rewrite whenever a row is written
+(updated_at, a version counter) cannot be restored by any write: the rollback learns them by
+writing one row back to itself in a savepoint it undoes, leaves them out of its checks, and
+names them.
 """
 
 from __future__ import annotations
 
 import getpass
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg
@@ -21,6 +29,20 @@ from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
 
 SHOWN = 50
+# ledger_format of the runs this version writes (see create_ledger.sql).
+LEDGER_FORMAT = 2
+# What the ledger's tables must hold (format_type names); more columns are fine.
+LEDGER_COLUMNS = {
+    "runs": {"run_id": "text", "started_at": "timestamp with time zone",
+             "finished_at": "timestamp with time zone", "expected_count": "integer",
+             "clean_count": "integer", "inserted": "integer", "updated": "integer",
+             "deleted": "integer", "unchanged": "integer", "db_user": "text", "os_user": "text",
+             "tool_version": "text", "rolled_back_at": "timestamp with time zone",
+             "rolled_back_by": "text"},
+    "row_changes": {"run_id": "text", "doctor_id": "uuid", "legacy_user_id": "bigint",
+                    "action": "text", "changed_columns": "text[]", "before": "jsonb",
+                    "after": "jsonb"},
+}
 
 
 class RollbackRefused(MigrationError):
@@ -62,10 +84,97 @@ class RollbackResult:
     restored: int
     recreated: int
     seconds: float
+    rewritten: list[str] = field(default_factory=list)  # the target's triggers rewrite them
+    added: list[str] = field(default_factory=list)  # columns added to doctors since the run
+    dropped: list[str] = field(default_factory=list)  # columns dropped since the run
+
+    @property
+    def caveats(self) -> str:
+        """What the rollback could not put back as it was, as clauses of one sentence."""
+        parts = []
+        if self.rewritten:
+            parts.append("except columns the target's own triggers rewrite when a row is "
+                         "written: " + ", ".join(self.rewritten))
+        for name in self.added:
+            parts.append(f"column {name} was added after the run: restored rows keep its "
+                         "value, recreated rows get its default")
+        for name in self.dropped:
+            parts.append(f"column {name} was dropped after the run: its old values are only "
+                         "in the ledger")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of public.doctors, as writing it back from its text output needs it."""
+
+    name: str
+    type_schema: str
+    type_name: str
+    generated: bool
+    identity_always: bool
+
+
+def doctor_columns(conn: psycopg.Connection) -> list[Column]:
+    """Every column of public.doctors, in table order."""
+    return [Column(*row) for row in conn.execute(load_sql("select_doctor_column_types"))]
+
+
+def image(columns: list[Column], alias: str) -> sql.Composable:
+    """A jsonb object of row `alias`: each column's text output (or null)."""
+    # jsonb_object over two arrays, not jsonb_build_object: no 100-argument limit.
+    return sql.SQL("jsonb_object(ARRAY[{names}]::text[], ARRAY[{values}]::text[])").format(
+        names=sql.SQL(", ").join(sql.Literal(c.name) for c in columns),
+        values=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(alias, c.name))
+                                  for c in columns))
+
+
+def _cast(column: Column, images: str = "r") -> sql.Composable:
+    """The column's old value: its text in the before-image, cast back to its type."""
+    return sql.SQL("({} ->> {})::{}").format(
+        sql.Identifier(images, "before"), sql.Literal(column.name),
+        sql.Identifier(column.type_schema, column.type_name))
+
+
+def ledger_problem(conn: psycopg.Connection) -> str | None:
+    """Why the doctor_migration schema's tables are not this tool's ledger; None when they
+    are, or when there is no ledger yet."""
+    found: dict[str, dict[str, str]] = {}
+    for table, column, type_name in conn.execute(load_sql("select_ledger_columns")):
+        found.setdefault(table, {})
+        if column is not None:
+            found[table][column] = type_name
+    if not found:
+        return None
+    details = []
+    for table, wanted in LEDGER_COLUMNS.items():
+        have = found.get(table)
+        if have is None:
+            details.append(f"doctor_migration.{table} is missing")
+            continue
+        missing = [c for c in wanted if c not in have]
+        if missing:
+            details.append(f"doctor_migration.{table} has no column {', '.join(missing)}")
+        details += [f"doctor_migration.{table}.{c} is {have[c]}, not {t}"
+                    for c, t in wanted.items() if c in have and have[c] != t]
+    if "ledger_format" in found.get("runs", {}) and found["runs"]["ledger_format"] != "integer":
+        details.append("doctor_migration.runs.ledger_format is not integer")
+    if not details:
+        return None
+    return (f"schema doctor_migration is not this tool's run ledger ({'; '.join(details)}): "
+            "rename or drop that schema, then run again")
 
 
 def _ledger_exists(conn: psycopg.Connection) -> bool:
+    problem = ledger_problem(conn)
+    if problem:
+        raise MigrationError(f"{problem}; nothing was changed")
     return conn.execute(load_sql("select_ledger_exists")).fetchone()[0]
+
+
+def _has_format_column(conn: psycopg.Connection) -> bool:
+    return any(table == "runs" and column == "ledger_format"
+               for table, column, _ in conn.execute(load_sql("select_ledger_columns")))
 
 
 def history(conn: psycopg.Connection, limit: int = 20) -> list[RunEntry]:
@@ -85,13 +194,61 @@ def last_run_id(conn: psycopg.Connection) -> str:
     return row[0]
 
 
-def _columns(conn: psycopg.Connection) -> tuple[sql.Composable, sql.Composable]:
-    names = [r[0] for r in conn.execute(load_sql("select_doctor_columns")).fetchall()]
-    return (sql.SQL(", ").join(sql.Identifier(n) for n in names),
-            sql.SQL(", ").join(sql.Identifier("b", n) for n in names))
+def _restore(conn: psycopg.Connection, columns: list[Column], images: str,
+             only: set[str]) -> tuple[int, int]:
+    """Write every image's columns in `only` back: updated rows in place, deleted rows
+    recreated. (rows updated, rows recreated)"""
+    table = sql.Identifier(images)
+
+    def statement(name: str, writable: list[Column]) -> sql.Composable:
+        return sql.SQL(load_sql(name)).format(
+            images=table, columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in writable),
+            values=sql.SQL(", ").join(_cast(c) for c in writable))
+
+    kept = [c for c in columns if c.name in only and not c.generated]
+    if not kept:  # the run wrote no row: its images hold no column
+        return 0, 0
+    updated = conn.execute(statement("restore_updated_doctors",
+                                     [c for c in kept if not c.identity_always])).rowcount
+    recreated = conn.execute(statement("restore_deleted_doctors", kept)).rowcount
+    return updated, recreated
 
 
-def _refuse_unless_restorable(conn: psycopg.Connection, run_id: str) -> None:
+def rewritten_columns(conn: psycopg.Connection, columns: list[Column],
+                      preferred: list | None = None) -> list[str]:
+    """The columns the target itself rewrites when the rollback writes a row back (BEFORE
+    triggers: updated_at, a version counter...), learned by doing it to one row, in a
+    savepoint that is rolled back: updating it to its own image, then deleting and
+    recreating it."""
+    row = conn.execute(load_sql("select_probe_doctor"),
+                       {"preferred": preferred or []}).fetchone()
+    if row is None:
+        return []
+    ids = {"doctor_id": row[0]}
+    read = sql.SQL(load_sql("select_doctor_image")).format(image=image(columns, "d"))
+    names = {c.name for c in columns}
+    changed: set[str] = set()
+    with conn.transaction(force_rollback=True):
+        before = conn.execute(read, ids).fetchone()[0]
+        conn.execute(sql.SQL(load_sql("create_probe_images")).format(
+            images=sql.Identifier("probe_images"), image=image(columns, "d")), ids)
+        _restore(conn, columns, "probe_images", names)
+        changed |= {k for k, v in conn.execute(read, ids).fetchone()[0].items()
+                    if before[k] != v}
+        try:
+            with conn.transaction():
+                conn.execute(load_sql("delete_probe_doctor"), ids)
+                conn.execute(load_sql("update_probe_images"))
+                _restore(conn, columns, "probe_images", names)
+                changed |= {k for k, v in conn.execute(read, ids).fetchone()[0].items()
+                            if before[k] != v}
+        except psycopg.errors.IntegrityError:
+            pass  # referenced by another table: the INSERT path stays unprobed
+    return [c.name for c in columns if c.name in changed]
+
+
+def _refuse_unless_restorable(conn: psycopg.Connection, run_id: str, current: sql.Composable,
+                              compared: list[Column], ignored: list[str]) -> None:
     later = conn.execute(load_sql("select_later_runs_touching"), {"run_id": run_id}).fetchall()
     if later:
         named = ", ".join(f"{rid} ({n} rows)" for rid, n in later)
@@ -99,7 +256,9 @@ def _refuse_unless_restorable(conn: psycopg.Connection, run_id: str) -> None:
             f"run {run_id} cannot be rolled back: later runs changed the same doctors and are "
             f"not rolled back: {named}; roll those back first (newest first). Nothing was changed"
         )
-    changed = conn.execute(load_sql("select_rows_changed_since_run"), {"run_id": run_id}).fetchall()
+    changed = conn.execute(sql.SQL(load_sql("select_rows_changed_since_run")).format(
+        images=sql.Identifier("rollback_images"), current=current,
+        image=image(compared, "d")), {"ignored": ignored}).fetchall()
     if changed:
         named = "; ".join(f"doctors row {did} (legacy user {uid}, {action}ed by the run): {problem}"
                           for did, uid, action, problem in changed[:SHOWN])
@@ -123,6 +282,27 @@ def _expect(what: str, done: int, planned: int) -> None:
                              "the rollback was undone, nothing was changed")
 
 
+def _stage_images(conn: psycopg.Connection, run_id: str, ledger_format: int,
+                  columns: list[Column]) -> None:
+    """rollback_images: the run's images in format 2, whatever format the run wrote."""
+    if ledger_format == LEDGER_FORMAT:
+        before, after = sql.Identifier("r", "before"), sql.Identifier("r", "after")
+    else:
+        # Format 1 held to_jsonb images: read them back as the old version did, as text
+        # images of the columns they hold.
+        def converted(side: str) -> sql.Composable:
+            return sql.SQL(
+                "CASE WHEN {side} IS NOT NULL THEN (SELECT {image} FROM jsonb_populate_record("
+                "NULL::public.doctors, {side}) AS b) - ARRAY(SELECT k FROM "
+                "unnest({names}::text[]) AS k WHERE NOT {side} ? k) END").format(
+                side=sql.Identifier("r", side), image=image(columns, "b"),
+                names=sql.Literal([c.name for c in columns]))
+        before, after = converted("before"), converted("after")
+    conn.execute(sql.SQL(load_sql("create_rollback_images")).format(
+        images=sql.Identifier("rollback_images"), before=before, after=after),
+        {"run_id": run_id})
+
+
 def rollback(conn: psycopg.Connection, run_id: str,
              timeouts: target.Timeouts = target.Timeouts()) -> RollbackResult:
     """Restore exactly the state before `run_id`, in one transaction, or refuse and change
@@ -141,23 +321,50 @@ def rollback(conn: psycopg.Connection, run_id: str,
             raise RollbackRefused(
                 f"run {run_id} was already rolled back at {rolled_back_at:%Y-%m-%d %H:%M:%S %Z} "
                 f"by {rolled_back_by}; nothing was changed")
+        ledger_format = (conn.execute(load_sql("select_run_ledger_format"), {"run_id": run_id})
+                         .fetchone()[0] if _has_format_column(conn) else 1)
         target.lock_doctors(conn, timeouts.lock_timeout)
-        _refuse_unless_restorable(conn, run_id)
-
-        columns, values = _columns(conn)
+        columns = doctor_columns(conn)
+        _stage_images(conn, run_id, ledger_format, columns)
+        held = {k for (k,) in conn.execute(load_sql("select_image_columns"))}
         ids = {"run_id": run_id}
+        inserted_ids = [r[0] for r in conn.execute(
+            load_sql("select_run_doctor_ids"), {**ids, "action": "insert"})]
+        rewritten = rewritten_columns(conn, columns, inserted_ids)
+        compared = [c for c in columns if c.name in held and c.name not in rewritten]
+        ignored = sorted(held - {c.name for c in compared})
+        # A format 1 image went through to_jsonb: compare today's rows the same way.
+        current = (sql.SQL("public.doctors") if ledger_format == LEDGER_FORMAT else sql.SQL(
+            "(SELECT n.* FROM public.doctors AS d0, "
+            "jsonb_populate_record(NULL::public.doctors, to_jsonb(d0)) AS n)"))
+        _refuse_unless_restorable(conn, run_id, current, compared, ignored)
+
         _expect("removing inserted rows",
                 conn.execute(load_sql("delete_inserted_doctors"), ids).rowcount, inserted)
-        restore = sql.SQL(load_sql("restore_updated_doctors")).format(
-            columns=columns, values=values)
-        _expect("restoring updated rows", conn.execute(restore, ids).rowcount, updated)
-        recreate = sql.SQL(load_sql("restore_deleted_doctors")).format(
-            columns=columns, values=values)
-        _expect("recreating deleted rows", conn.execute(recreate, ids).rowcount, deleted)
-        wrong = conn.execute(load_sql("select_rows_not_restored"), ids).fetchall()
+        restored, recreated = _restore(conn, columns, "rollback_images", held)
+        _expect("restoring updated rows", restored, updated)
+        _expect("recreating deleted rows", recreated, deleted)
+        duplicates = conn.execute(sql.SQL(load_sql("select_duplicate_doctors_of_run")).format(
+            images=sql.Identifier("rollback_images"))).fetchall()
+        if duplicates:
+            named = ", ".join(f"legacy user {uid} ({n} rows)" for uid, n in duplicates[:SHOWN])
+            raise RollbackRefused(
+                f"run {run_id} cannot be rolled back: it would leave more than one migrated "
+                f"doctors row for {named}, since a row was created for them outside the "
+                "ledger's runs; remove that row first. Nothing was changed")
+        wrong = conn.execute(sql.SQL(load_sql("select_rows_not_restored")).format(
+            images=sql.Identifier("rollback_images"), current=current,
+            image=image(compared, "d")), {"ignored": ignored}).fetchall()
         if wrong:
             raise MigrationError(f"{len(wrong)} rows did not return to their state before run "
                                  f"{run_id}; the rollback was undone, nothing was changed")
         conn.execute(load_sql("mark_run_rolled_back"), {
             **ids, "rolled_back_by": f"{conn.info.user} ({getpass.getuser()})"})
-    return RollbackResult(run_id, inserted, updated, deleted, time.perf_counter() - started)
+    names = [c.name for c in columns]
+    return RollbackResult(
+        run_id, inserted, updated, deleted, time.perf_counter() - started,
+        rewritten=[n for n in rewritten if n in held],
+        added=[n for n in names if n not in held and held],
+        dropped=sorted(held - set(names)))
+
+

@@ -16,9 +16,10 @@ from datetime import datetime, timezone
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from doctor_migration import __version__
-from doctor_migration.migration import target
+from doctor_migration.migration import ledger, target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, StopMigration
 from doctor_migration.migration.reconcile import Reconciliation, compare_staged
@@ -44,6 +45,8 @@ class LoadResult:
     native_after: tuple[int, str] | None = None
     # A dry run's reconciliation, taken inside its transaction before the rollback.
     reconciliation: Reconciliation | None = None
+    # Columns the target's own triggers rewrite when a rollback writes a row back.
+    rollback_cannot_restore: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -121,6 +124,9 @@ def load_doctors(
                     "cannot be deleted: " + "; ".join(references[:50])
                 )
 
+            # Learned before any write, so the plan can say it too.
+            result.rollback_cannot_restore = ledger.rewritten_columns(
+                conn, ledger.doctor_columns(conn))
             result.native_before = native_fingerprint(conn)
             ids = {"run_id": run_id}
             conn.execute(load_sql("insert_run"), {
@@ -130,13 +136,20 @@ def load_doctors(
                 "clean_count": len(rows),
                 "os_user": getpass.getuser(),
                 "tool_version": __version__,
+                "ledger_format": ledger.LEDGER_FORMAT,
             })
-            before = conn.execute(load_sql("insert_before_images"), ids).rowcount
+            columns = ledger.doctor_columns(conn)
+
+            def with_image(name: str, slot: str, alias: str) -> sql.Composable:
+                return sql.SQL(load_sql(name)).format(**{slot: ledger.image(columns, alias)})
+
+            before = conn.execute(with_image("insert_before_images", "before", "d"),
+                                  ids).rowcount
             _expect("recording the rows to change", before, result.updated + result.deleted)
-            _expect("the UPDATE", conn.execute(load_sql("update_doctors"), ids).rowcount,
-                    result.updated)
-            _expect("the INSERT", conn.execute(load_sql("insert_doctors"), ids).rowcount,
-                    result.inserted)
+            _expect("the UPDATE", conn.execute(with_image("update_doctors", "after", "u"),
+                                               ids).rowcount, result.updated)
+            _expect("the INSERT", conn.execute(with_image("insert_doctors", "after", "i"),
+                                               ids).rowcount, result.inserted)
             _expect("the DELETE", conn.execute(load_sql("delete_doctors")).rowcount,
                     result.deleted)
             conn.execute(load_sql("finish_run"), {

@@ -14,6 +14,7 @@ import psycopg
 
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
+from doctor_migration.migration.ledger import ledger_problem
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
 
 
@@ -245,9 +246,10 @@ def check_target(conn: psycopg.Connection) -> None:
     the run ledger creatable or usable; temporary tables allowed. Only reads the catalog."""
     with conn.transaction():
         role = _role(conn)
+        foreign_ledger = ledger_problem(conn)
         needed = dict(TARGET_TABLES, **(LEDGER_TABLES if role.ledger_exists else {}))
         tables = _tables(conn, needed)
-        problems = []
+        problems = [foreign_ledger] if foreign_ledger else []
         for table in tables:
             if not table.exists:
                 problems.append(f"the target has no table {table.name}")
@@ -270,7 +272,7 @@ def check_target(conn: psycopg.Connection) -> None:
             f"transactions of role {role.name} on {role.database} are read-only by default "
             f"(default_transaction_read_only is on): ALTER ROLE {role.name} IN DATABASE "
             f"{role.database} SET default_transaction_read_only = off")
-    if not role.ledger_exists and not role.may_create_schema:
+    if not role.ledger_exists and not role.may_create_schema and not foreign_ledger:
         problems.append(
             f"role {role.name} may not create the run ledger (schema doctor_migration, made "
             f"on the first run): GRANT CREATE ON DATABASE {role.database} TO {role.name}")

@@ -40,6 +40,7 @@ def build_report(result: LoadResult, *, accounting: list[list[object]] | None = 
             "schema": "doctor_migration", "run_id": result.run_id,
             "rollback": f"doctor-migration rollback {result.run_id}",
         },
+        "rollback_cannot_restore": result.rollback_cannot_restore,
         "load_seconds": round(result.seconds, 3),
         "all_checks_passed": all(c["passed"] for c in checks or []),
     }
@@ -99,5 +100,9 @@ def render_markdown(report: dict) -> str:
             "row's state before and after in `doctor_migration.row_changes`. Undo exactly with "
             f"`{report['ledger']['rollback']}`."
         )
+    if report.get("rollback_cannot_restore"):
+        parts.append("A rollback of this run cannot restore the columns the target's own "
+                     "triggers rewrite when a row is written: "
+                     + ", ".join(report["rollback_cannot_restore"]) + ".")
     parts.append(f"Load transaction: {report['load_seconds']:.2f} s.")
     return "\n\n".join(parts) + "\n"

@@ -80,14 +80,22 @@ def lock_doctors(conn: psycopg.Connection, lock_timeout: str) -> None:
 
 
 def ensure_ledger(conn: psycopg.Connection) -> None:
-    """Create the doctor_migration schema and its tables on first use."""
-    if conn.execute(load_sql("select_ledger_exists")).fetchone()[0]:
+    """Create the doctor_migration schema and its tables on first use; mark the runs of a
+    ledger made by an older version as format 1."""
+    exists = conn.execute(load_sql("select_ledger_exists")).fetchone()[0]
+    if exists and any(table == "runs" and column == "ledger_format" for table, column, _
+                      in conn.execute(load_sql("select_ledger_columns"))):
         return
     try:
         with conn.transaction():
-            conn.execute(load_sql("create_ledger"))
+            conn.execute(load_sql("upgrade_ledger" if exists else "create_ledger"))
     except psycopg.errors.InsufficientPrivilege as exc:
         user = conn.info.user
+        if exists:
+            raise MigrationError(
+                f"the target role {user} may not add column ledger_format to the run ledger "
+                f"made by an older version ({exc.diag.message_primary}): have its owner run "
+                f"{load_sql('upgrade_ledger').splitlines()[-1]}") from None
         raise MigrationError(
             f"the target role {user} may not create the run ledger ({exc.diag.message_primary}): "
             f"GRANT CREATE ON DATABASE {conn.info.dbname} TO {user}, or have an owner create "

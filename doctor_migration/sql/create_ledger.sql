@@ -1,6 +1,9 @@
 -- The run ledger: the tool's own schema in the target, never in public (Supabase exposes
 -- public through its Data API). Every run that commits leaves one runs row and, for every
 -- doctors row it inserted, updated or deleted, that row's whole state before and after.
+-- ledger_format 2: before/after map every column to its text output (taken with the output
+-- settings pinned, so casting it back gives the same value, byte for byte); 1 (the default,
+-- so an older version writing here still marks its rows): to_jsonb images.
 CREATE SCHEMA IF NOT EXISTS doctor_migration;
 REVOKE ALL ON SCHEMA doctor_migration FROM PUBLIC;
 
@@ -18,7 +21,8 @@ CREATE TABLE IF NOT EXISTS doctor_migration.runs (
     os_user         text,
     tool_version    text,
     rolled_back_at  timestamptz,
-    rolled_back_by  text
+    rolled_back_by  text,
+    ledger_format   integer NOT NULL DEFAULT 1
 );
 
 CREATE TABLE IF NOT EXISTS doctor_migration.row_changes (

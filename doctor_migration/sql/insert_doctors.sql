@@ -1,4 +1,5 @@
--- Step 2.2 for clean doctors with no migrated row yet; each new row goes to the run's ledger.
+-- Step 2.2 for clean doctors with no migrated row yet; each new row goes to the run's ledger
+-- ({after} is ledger.image of i, composed with psycopg.sql).
 WITH inserted AS (
     INSERT INTO public.doctors (
         legacy_user_id, profile_id, doctor_id, doctor_number, license_number, npi_number,
@@ -22,5 +23,5 @@ WITH inserted AS (
     RETURNING *
 )
 INSERT INTO doctor_migration.row_changes (run_id, doctor_id, legacy_user_id, action, after)
-SELECT %(run_id)s, i.id, i.legacy_user_id, 'insert', to_jsonb(i)
+SELECT %(run_id)s, i.id, i.legacy_user_id, 'insert', {after}
 FROM inserted AS i;

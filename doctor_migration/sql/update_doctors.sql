@@ -1,6 +1,7 @@
 -- Step 2.2 for doctors that already have a migrated row: update in place. id, created_at and
 -- every column the mapping does not set keep their values (other tables reference doctors.id).
--- The after-image of each row goes to the run's ledger entry, written just before.
+-- The after-image of each row goes to the run's ledger entry, written just before ({after}
+-- is ledger.image of u, composed with psycopg.sql).
 WITH updated AS (
     UPDATE public.doctors AS d
     SET profile_id = s.profile_id,
@@ -38,6 +39,6 @@ WITH updated AS (
     RETURNING d.*
 )
 UPDATE doctor_migration.row_changes AS r
-SET after = to_jsonb(u)
+SET after = {after}
 FROM updated AS u
 WHERE r.run_id = %(run_id)s AND r.doctor_id = u.id;

@@ -1,0 +1,2 @@
+DELETE FROM public.doctors AS d
+WHERE d.id = %(doctor_id)s;
