@@ -223,7 +223,8 @@ def test_a_run_recorded_by_the_previous_version_is_rolled_back_exactly(small_dbs
     stale_target(small_dbs)
     inactive = small_dbs.world.by_kind("inactive")[0].id
     before = image(small_dbs.target_url)
-    with small_dbs.target() as conn:  # what the previous version's load wrote
+    # what the previous version's load wrote, as the role the tool connects as
+    with psycopg.connect(small_dbs.target_url, autocommit=True) as conn:
         conn.execute(LEDGER_V1)
         conn.execute("INSERT INTO doctor_migration.runs (run_id, started_at, inserted, updated, "
                      "deleted) VALUES ('v1', now(), 1, 1, 1)")
