@@ -4,7 +4,7 @@
 -- migration_metadata.migration_date is ignored when comparing, so a rerun on another day of
 -- unchanged data writes nothing. Equal rows are recognised by one row comparison; only rows
 -- that differ pay for the per-column (jsonb) list of what changed.
-CREATE TEMP TABLE doctor_changes ON COMMIT DROP AS
+CREATE TEMP TABLE pg_temp.doctor_changes ON COMMIT DROP AS
 SELECT d.id AS doctor_id,
        s.legacy_user_id,
        CASE WHEN d.id IS NULL THEN 'insert'
@@ -19,7 +19,7 @@ SELECT d.id AS doctor_id,
                            IS DISTINCT FROM ((to_jsonb(d) -> n.key) - 'migration_date')
                       ELSE n.value IS DISTINCT FROM (to_jsonb(d) -> n.key) END
        ) END AS changed_columns
-FROM doctor_stage AS s
+FROM pg_temp.doctor_stage AS s
 LEFT JOIN public.doctors AS d ON d.legacy_user_id = s.legacy_user_id
 CROSS JOIN LATERAL (
     SELECT (
@@ -47,4 +47,5 @@ UNION ALL
 SELECT d.id, d.legacy_user_id, 'delete', NULL
 FROM public.doctors AS d
 WHERE d.legacy_user_id IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM doctor_stage AS s WHERE s.legacy_user_id = d.legacy_user_id);
+  AND NOT EXISTS (SELECT 1 FROM pg_temp.doctor_stage AS s
+                  WHERE s.legacy_user_id = d.legacy_user_id);

@@ -43,7 +43,7 @@ compared AS (
                          IS DISTINCT FROM (s.migration_metadata - 'migration_date')
                     THEN 'migration_metadata' END
            ], NULL) AS columns
-    FROM doctor_stage AS s
+    FROM pg_temp.doctor_stage AS s
     FULL JOIN migrated AS d ON d.legacy_user_id = s.legacy_user_id
 )
 SELECT legacy_user_id, not_clean, missing, columns
