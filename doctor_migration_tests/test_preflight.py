@@ -88,10 +88,14 @@ def test_row_level_security_without_a_policy_for_the_role_is_named(small_dbs):
     role = target_role(small_dbs)
     url = with_user(small_dbs.target_url, role)
     text = problem(check_target, url)
-    assert (f"row level security would hide rows of public.doctors from role {role} (it is "
-            f"enabled, {role} neither owns the table nor has BYPASSRLS, and no policy lets it "
-            f"SELECT, INSERT, UPDATE or DELETE): ALTER ROLE {role} BYPASSRLS, or run as the "
-            "table's owner") in text, text
+    assert (f"row level security may hide rows of public.doctors from role {role} (it is "
+            f"enabled, {role} neither owns the table nor has BYPASSRLS, and no policy for it or "
+            "PUBLIC that is USING (true) WITH CHECK (true) lets it SELECT, INSERT, UPDATE or "
+            "DELETE every row): connect as a role with BYPASSRLS (on Supabase: postgres) or as "
+            "the table's owner, or, as the table's owner, run CREATE POLICY "
+            f"doctor_migration_all ON public.doctors FOR ALL TO {role} USING (true) WITH CHECK "
+            "(true)") in text, text
+    assert "ALTER ROLE" not in text  # only a superuser may grant BYPASSRLS
     assert f"rows of public.profiles from role {role}" in text
     with small_dbs.target() as conn:
         other = new_role(conn)
@@ -102,7 +106,7 @@ def test_row_level_security_without_a_policy_for_the_role_is_named(small_dbs):
         conn.execute(sql.SQL("CREATE POLICY reads ON public.doctors FOR SELECT TO {} "
                              "USING (true)").format(sql.Identifier(role)))
     text = problem(check_target, url)
-    assert "no policy lets it INSERT, UPDATE or DELETE)" in text, text
+    assert "lets it INSERT, UPDATE or DELETE every row)" in text, text
     assert "public.profiles" not in text
     with small_dbs.target() as conn:
         conn.execute(sql.SQL("CREATE POLICY writes ON public.doctors TO {} USING (true) "
@@ -123,8 +127,43 @@ def test_forced_row_level_security_catches_the_owner(small_dbs):
     check_target(url)  # the owner skips row level security...
     with small_dbs.target() as conn:
         conn.execute("ALTER TABLE public.doctors FORCE ROW LEVEL SECURITY")
-    assert "(it is forced, even for the owner, and no policy lets it SELECT, INSERT, " \
-           "UPDATE or DELETE)" in problem(check_target, url)  # ...unless it is forced
+    text = problem(check_target, url)  # ...unless it is forced
+    assert ("(it is forced, even for the owner, and no policy for it or PUBLIC that is USING "
+            "(true) WITH CHECK (true) lets it SELECT, INSERT, UPDATE or DELETE every row): "
+            "connect as a role with BYPASSRLS (on Supabase: postgres), or, as the table's "
+            f"owner, run CREATE POLICY doctor_migration_all ON public.doctors FOR ALL TO {role} "
+            "USING (true) WITH CHECK (true)") in text, text
+
+
+def test_policies_must_show_every_row_and_restrictive_ones_are_named(small_dbs):
+    role = target_role(small_dbs)
+    url = with_user(small_dbs.target_url, role)
+    with small_dbs.target() as conn:
+        conn.execute("CREATE POLICY readers ON public.profiles FOR SELECT USING (true)")
+        # Reads every row, but its WITH CHECK may refuse rows the load writes.
+        conn.execute(sql.SQL("CREATE POLICY mine ON public.doctors TO {} USING (true) "
+                             "WITH CHECK (specialty IS NOT NULL)").format(sql.Identifier(role)))
+    assert "lets it INSERT or UPDATE every row)" in problem(check_target, url)
+    with small_dbs.target() as conn:
+        conn.execute(sql.SQL("CREATE POLICY writes ON public.doctors FOR INSERT TO {} "
+                             "WITH CHECK (true)").format(sql.Identifier(role)))
+    assert "lets it UPDATE every row)" in problem(check_target, url)
+    with small_dbs.target() as conn:
+        conn.execute(sql.SQL("CREATE POLICY updates ON public.doctors FOR UPDATE TO {} "
+                             "USING (true)").format(sql.Identifier(role)))
+        conn.execute("CREATE POLICY \"Not Old\" ON public.doctors AS RESTRICTIVE FOR SELECT "
+                     "USING (created_at > '2024-01-01')")
+        conn.execute("CREATE POLICY harmless ON public.doctors AS RESTRICTIVE USING (true)")
+    assert problem(check_target, url) == (
+        f"{PREFIX}row level security may hide rows of public.doctors from role {role} (it is "
+        f"enabled, {role} neither owns the table nor has BYPASSRLS, and the restrictive policy "
+        "\"Not Old\" applies to it): connect as a role with BYPASSRLS (on Supabase: postgres) "
+        "or as the table's owner, or, as the table's owner, make policy \"Not Old\" not apply "
+        f"to {role}")
+    with small_dbs.target() as conn:
+        conn.execute(sql.SQL("ALTER POLICY \"Not Old\" ON public.doctors TO {}").format(
+            sql.Identifier(new_role(conn))))
+    check_target(url)
 
 
 def test_missing_column_is_named(small_dbs):

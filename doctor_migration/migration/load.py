@@ -22,6 +22,7 @@ from doctor_migration import __version__
 from doctor_migration.migration import ledger, target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, StopMigration
+from doctor_migration.migration.mapping import MAPPED_COLUMNS
 from doctor_migration.migration.reconcile import Reconciliation, compare_staged
 from doctor_migration.migration.stage import stage_rows
 from doctor_migration.migration.validation import ValidationResult, validate_target
@@ -47,6 +48,9 @@ class LoadResult:
     reconciliation: Reconciliation | None = None
     # Columns the target's own triggers rewrite when a rollback writes a row back.
     rollback_cannot_restore: list[str] = field(default_factory=list)
+    # The values a dry run's inserts took from sequences (which its rollback does not return):
+    # {"sequence": qualified name, "values": n}.
+    sequences_advanced: list[dict] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -79,6 +83,16 @@ def _expect(what: str, done: int, planned: int) -> None:
         raise MigrationError(
             f"{what} affected {done} doctors rows where {planned} were planned; rolled back"
         )
+
+
+def _sequences_advanced(conn: psycopg.Connection, inserted: int) -> list[dict]:
+    """What `inserted` rows took from the sequences behind doctors' identity and serial columns."""
+    if not inserted:
+        return []
+    written = [*MAPPED_COLUMNS, "updated_at"]  # the columns insert_doctors.sql sets
+    return [{"sequence": name, "values": per_row * inserted}
+            for name, per_row in conn.execute(load_sql("select_doctor_sequences"),
+                                              {"written": written})]
 
 
 def load_doctors(
@@ -166,6 +180,7 @@ def load_doctors(
                     f"step {v.step} {v.name}: {v.summary}" for v in failed))
             if dry_run:
                 result.reconciliation = compare_staged(conn)
+                result.sequences_advanced = _sequences_advanced(conn, result.inserted)
                 raise _DryRunDone
     except _DryRunDone:
         pass

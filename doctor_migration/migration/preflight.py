@@ -98,6 +98,9 @@ PROFILE_COLUMNS: dict[str, ColumnType] = {
     "profile_type": text_or_enum_with("doctor"),
 }
 
+# Who skips row level security on Supabase without being a superuser.
+SUPABASE_BYPASS = "a role with BYPASSRLS (on Supabase: postgres)"
+
 # Privileges the load and the rollback use, per table.
 TARGET_TABLES = {"public.doctors": "SELECT,INSERT,UPDATE,DELETE", "public.profiles": "SELECT"}
 LEDGER_TABLES = {"doctor_migration.runs": "SELECT,INSERT,UPDATE",
@@ -136,11 +139,15 @@ class Table:
     oid: int | None
     schema: str | None
     schema_usage: bool | None
+    needed_privileges: list[str]
     missing_privileges: list[str]
     rls_enabled: bool | None
     rls_forced: bool | None
     owns: bool | None
+    # Needed commands that no permissive policy of the role allows on every row (USING (true),
+    # WITH CHECK (true)), and the restrictive policies that apply to the role.
     commands_without_policy: list[str]
+    restrictive_policies: list[str]
 
     @property
     def exists(self) -> bool:
@@ -186,8 +193,12 @@ def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _table_problems(table: Table, role: Role) -> list[str]:
-    """Missing privileges, and row level security that would hide rows from the role."""
+def _table_problems(table: Table, role: Role, bypass: str = "a role with BYPASSRLS") -> list[str]:
+    """Missing privileges, and row level security that could hide rows from the role.
+
+    Only a superuser may grant BYPASSRLS, and no Supabase customer is one, so the fixes are
+    what the table's owner (Supabase's postgres) can do: connect as a role that skips row
+    level security, or add a policy that provably shows every row."""
     problems = []
     if not table.schema_usage:
         problems.append(f"role {role.name} may not use schema {table.schema}: "
@@ -197,13 +208,31 @@ def _table_problems(table: Table, role: Role) -> list[str]:
             f"role {role.name} may not {_and(table.missing_privileges)} {table.qualified}: "
             f"GRANT {', '.join(table.missing_privileges)} ON {table.qualified} TO {role.name}")
     skips_rls = role.is_superuser or role.bypasses_rls or (table.owns and not table.rls_forced)
-    if table.rls_enabled and not skips_rls and table.commands_without_policy:
-        why = ("it is forced, even for the owner" if table.owns
-               else f"it is enabled, {role.name} neither owns the table nor has BYPASSRLS")
+    if not table.rls_enabled or skips_rls:
+        return problems
+    hides = f"row level security may hide rows of {table.qualified} from role {role.name}"
+    why = ("it is forced, even for the owner" if table.owns
+           else f"it is enabled, {role.name} neither owns the table nor has BYPASSRLS")
+    escape = f"connect as {bypass}" + ("" if table.owns else " or as the table's owner")
+    if table.commands_without_policy:
+        reads_only = table.needed_privileges == ["SELECT"]
+        expression = "USING (true)" if reads_only else "USING (true) WITH CHECK (true)"
+        policy = (f"CREATE POLICY doctor_migration_{'read' if reads_only else 'all'} ON "
+                  f"{table.qualified} FOR {'SELECT' if reads_only else 'ALL'} TO {role.name} "
+                  f"{expression}")
         problems.append(
-            f"row level security would hide rows of {table.qualified} from role {role.name} "
-            f"({why}, and no policy lets it {_and(table.commands_without_policy)}): "
-            f"ALTER ROLE {role.name} BYPASSRLS, or run as the table's owner")
+            f"{hides} ({why}, and no policy for it or PUBLIC that is {expression} lets it "
+            f"{_and(table.commands_without_policy)} every row): {escape}, or, as the table's "
+            f"owner, run {policy}")
+    if table.restrictive_policies:
+        named = ", ".join(table.restrictive_policies)
+        one = len(table.restrictive_policies) == 1
+        these = "policy" if one else "policies"
+        problems.append(
+            f"{hides} ({why}, and the restrictive {these} {named} "
+            f"{'applies' if one else 'apply'} to it): "
+            f"{escape}, or, as the table's owner, make {these} {named} not apply to "
+            f"{role.name}")
     return problems
 
 
@@ -254,7 +283,7 @@ def check_target(conn: psycopg.Connection) -> None:
             if not table.exists:
                 problems.append(f"the target has no table {table.name}")
             else:
-                problems += _table_problems(table, role)
+                problems += _table_problems(table, role, SUPABASE_BYPASS)
         present = {t.name: t for t in tables if t.exists}
         if "public.doctors" in present:
             problems += _column_problems("public.doctors",

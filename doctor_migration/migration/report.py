@@ -32,6 +32,7 @@ def build_report(result: LoadResult, *, accounting: list[list[object]] | None = 
             "deleted": result.deleted,
         },
         "changed_columns": result.changed_columns,
+        "sequences_advanced": result.sequences_advanced,
         "accounting": [{"outcome": o, "users": n} for o, n in accounting or []],
         "checks": checks or [],
         "timings": timings or [],
@@ -51,7 +52,13 @@ def render_markdown(report: dict) -> str:
     kind = "plan" if report["dry_run"] else "run"
     parts = [f"# Doctor migration {kind} `{report['run_id']}`"]
     if report["dry_run"]:
-        parts.append("**Dry run: nothing was written.** The counts are what a run would do now.")
+        # nextval is not transactional: say what the rollback could not give back.
+        taken = ", ".join(f"{s['values']} from {s['sequence']}"
+                          for s in report.get("sequences_advanced") or [])
+        parts.append(("**Dry run: nothing was written,** except that the rolled-back inserts "
+                      f"took values from sequences, which no rollback returns: {taken}."
+                      if taken else "**Dry run: nothing was written.**")
+                     + " The counts are what a run would do now.")
     counts = report["counts"]
     parts.append(markdown_table(["outcome", "doctors"], [
         ["clean doctors in the source", counts["clean_doctors"]],

@@ -1,4 +1,4 @@
-COPY doctor_stage (
+COPY pg_temp.doctor_stage (
     legacy_user_id, profile_id, doctor_id, doctor_number, license_number, npi_number,
     specialty, board_certifications, education, years_experience, primary_office_id,
     practice_type, status, is_accepting_patients, max_patient_load, bio, specialties,

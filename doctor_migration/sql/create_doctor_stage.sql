@@ -1,5 +1,5 @@
 -- Step 2.2: a staging table with exactly the mapped columns, typed like public.doctors.
-CREATE TEMP TABLE doctor_stage ON COMMIT DROP AS
+CREATE TEMP TABLE pg_temp.doctor_stage ON COMMIT DROP AS
 SELECT legacy_user_id, profile_id, doctor_id, doctor_number, license_number, npi_number,
        specialty, board_certifications, education, years_experience, primary_office_id,
        practice_type, status, is_accepting_patients, max_patient_load, bio, specialties,

@@ -18,8 +18,8 @@ WITH inserted AS (
            s.follow_up_duration_minutes, s.working_hours, s.consultation_fee,
            s.accepts_insurance, s.payment_terms, s.licensed_since, s.joined_practice_at,
            s.legacy_doctor_id, s.migration_metadata, now()
-    FROM doctor_stage AS s
-    JOIN doctor_changes AS c ON c.legacy_user_id = s.legacy_user_id AND c.action = 'insert'
+    FROM pg_temp.doctor_stage AS s
+    JOIN pg_temp.doctor_changes AS c ON c.legacy_user_id = s.legacy_user_id AND c.action = 'insert'
     RETURNING *
 )
 INSERT INTO doctor_migration.row_changes (run_id, doctor_id, legacy_user_id, action, after)

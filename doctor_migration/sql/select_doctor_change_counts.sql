@@ -1,3 +1,3 @@
 SELECT action, count(*) AS doctors
-FROM doctor_changes
+FROM pg_temp.doctor_changes
 GROUP BY action;

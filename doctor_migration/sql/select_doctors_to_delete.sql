@@ -1,2 +1,2 @@
 -- The migrated rows the load will delete (their references are checked first).
-SELECT doctor_id FROM doctor_changes WHERE action = 'delete';
+SELECT doctor_id FROM pg_temp.doctor_changes WHERE action = 'delete';

@@ -8,4 +8,5 @@ SELECT set_config('application_name', %(application_name)s, true),
        set_config('statement_timeout', %(statement_timeout)s, true),
        set_config('idle_in_transaction_session_timeout', %(idle_timeout)s, true),
        set_config('client_connection_check_interval', '1s', true),
+       set_config('search_path', concat_ws(', ', 'pg_catalog', nullif(current_setting('search_path'), '')), true),  -- built-ins before any schema's look-alikes
        set_config('TimeZone', 'UTC', true);

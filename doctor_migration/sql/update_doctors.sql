@@ -33,8 +33,8 @@ WITH updated AS (
         legacy_doctor_id = s.legacy_doctor_id,
         migration_metadata = s.migration_metadata,
         updated_at = now()
-    FROM doctor_stage AS s
-    JOIN doctor_changes AS c ON c.legacy_user_id = s.legacy_user_id AND c.action = 'update'
+    FROM pg_temp.doctor_stage AS s
+    JOIN pg_temp.doctor_changes AS c ON c.legacy_user_id = s.legacy_user_id AND c.action = 'update'
     WHERE d.id = c.doctor_id
     RETURNING d.*
 )
