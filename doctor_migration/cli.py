@@ -8,6 +8,15 @@ import sys
 import uuid
 
 BAD_INPUT = 2
+BUSY = 75  # sysexits EX_TEMPFAIL
+EXIT_CODES = """exit codes:
+  0    done
+  1    a stop condition of the plan held, or a rollback was refused; nothing was changed
+  2    bad input: an argument, an environment variable, an unreachable database, a missing
+       table or grant
+  75   busy, try again: another run holds the target, or a lock (or, for --create-indexes,
+       an older snapshot) stayed held longer than --lock-timeout; nothing was changed
+  130  interrupted (Ctrl-C); the target's transaction was rolled back"""
 
 
 def positive_int(text: str) -> int:
@@ -28,14 +37,19 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="doctor-migration", description=(
         "Migrate the clean doctors of a legacy Django database into Supabase, as a Dagster run. "
-        "Reads SOURCE_DATABASE_URL and SUPABASE_DATABASE_URL; records runs in DAGSTER_HOME."))
+        "Reads SOURCE_DATABASE_URL and SUPABASE_DATABASE_URL; records runs in DAGSTER_HOME."),
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def lock_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--lock-timeout", default="30s", metavar="DURATION",
+                       help="how long to wait for another session's lock before stopping with "
+                            "nothing changed, exit 75 (default: 30s)")
 
     def gate_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--expected-count", type=positive_int, default=399, metavar="N",
                        help="clean doctors the source must yield (default: 399, the plan's)")
-        p.add_argument("--lock-timeout", default="30s", metavar="DURATION",
-                       help="how long to wait for locks on public.doctors (default: 30s)")
+        lock_option(p)
 
     run = sub.add_parser("run", help="migrate: gates, load, validation, report")
     gate_options(run)
@@ -47,8 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     which = rollback.add_mutually_exclusive_group(required=True)
     which.add_argument("run_id", nargs="?", help="the run id that `run` printed")
     which.add_argument("--last", action="store_true", help="the newest run not rolled back")
+    lock_option(rollback)
     history = sub.add_parser("history", help="the runs in the target's ledger, newest first")
     history.add_argument("--limit", type=positive_int, default=20, metavar="N")
+    lock_option(history)
     report = sub.add_parser("report", help="print a run's report from DAGSTER_HOME")
     report.add_argument("run_id", nargs="?", help="a run id (default: the newest run)")
     report.add_argument("--json", action="store_true", help="JSON instead of Markdown")
@@ -56,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("user_id", type=positive_int, help="auth_user.id in the source")
     explain.add_argument("--show-pii", action="store_true",
                          help="also print the user's name and e-mail")
+    lock_option(explain)
     demo = sub.add_parser(
         "demo", help="run the migration on a generated world in embedded PostgreSQL")
     demo.add_argument("--doctors", type=positive_int, default=399, metavar="N",
@@ -64,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="after the run, serve the Dagster UI on it until Ctrl-C")
     demo.add_argument("--port", type=positive_int, default=3000,
                       help="port of the UI on 127.0.0.1 (default: 3000)")
+    for command in sub.choices.values():
+        command.epilog, command.formatter_class = EXIT_CODES, argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -94,7 +113,8 @@ def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
         from doctor_migration.migration.target import what_was_written
 
         print(f"\nThe {'plan' if dry_run else 'run'} {run_id} did not complete; "
-              + what_was_written(os.environ["SUPABASE_DATABASE_URL"], run_id, dry_run))
+              + what_was_written(os.environ["SUPABASE_DATABASE_URL"], run_id, dry_run,
+                                 args.lock_timeout))
         for line in outcome.failures:
             print(line)
     else:
@@ -117,7 +137,7 @@ def _history(args: argparse.Namespace) -> int:
     if not url:
         return BAD_INPUT
     with db.connect(url, "target") as conn:
-        runs = ledger.history(conn, args.limit)
+        runs = ledger.history(conn, args.limit, args.lock_timeout)
     if not runs:
         print("No migration run has committed on this target yet.")
         return 0
@@ -153,9 +173,9 @@ def _rollback(args: argparse.Namespace) -> int:
     run_id = args.run_id
     if args.last:
         with db.connect(url, "target") as conn:
-            run_id = ledger.last_run_id(conn)
+            run_id = ledger.last_run_id(conn, args.lock_timeout)
     print(f"Rolling back run {run_id}", flush=True)
-    outcome = roll_back(run_id)
+    outcome = roll_back(run_id, lock_timeout=args.lock_timeout)
     if outcome.exit_code:
         print(f"\nRun {run_id} was not rolled back:")
         for line in outcome.failures:
@@ -195,9 +215,10 @@ def _explain(args: argparse.Namespace) -> int:
     with db.connect(source_url, "source") as source:
         if target_url:
             with db.connect(target_url, "target") as target:
-                lines = explain_user(source, target, args.user_id, args.show_pii)
+                lines = explain_user(source, target, args.user_id, args.show_pii,
+                                     args.lock_timeout)
         else:
-            lines = explain_user(source, None, args.user_id, args.show_pii)
+            lines = explain_user(source, None, args.user_id, args.show_pii, args.lock_timeout)
     print("\n".join(lines))
     return 0
 
@@ -238,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         return _migrate(args, dry_run=args.command == "plan")
     except MigrationError as exc:
         print(f"doctor-migration: error: {exc}", file=sys.stderr)
+        if type(exc).__name__ == "DatabaseBusy":
+            return BUSY
         return 1 if type(exc).__name__ in ("RollbackRefused", "StopMigration") else BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted: the target's transaction was rolled back", file=sys.stderr)

@@ -12,8 +12,12 @@ import dagster as dg
 
 # Exit codes of the command line.
 OK, STOPPED, BAD_INPUT = 0, 1, 2
+# sysexits EX_TEMPFAIL: another session is in the way; nothing was changed, try again later.
+BUSY = 75
 # Errors that are the plan's stop conditions or a refusal, not bad input.
 REFUSALS = {"StopMigration", "RollbackRefused"}
+# Errors that say another session is in the way: busy, try again.
+BUSY_ERRORS = {"DatabaseBusy"}
 
 
 @dataclass
@@ -58,10 +62,11 @@ def _check_failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
-def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], bool]:
-    """One line per failed step, with the migration's own message; and whether any failure
-    was an error of input or environment (rather than a stop condition of the plan)."""
-    lines, bad_input = [], False
+def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], int]:
+    """One line per failed step, with the migration's own message; and the exit code they
+    call for: BUSY when another session was in the way, BAD_INPUT for an error of input or
+    environment, else STOPPED (a stop condition of the plan)."""
+    lines, bad_input, busy = [], False, False
     for event in result.all_events:
         if event.event_type_value != "STEP_FAILURE":
             continue
@@ -78,19 +83,24 @@ def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], bool]:
             message = message.split(": ", 1)[1]
         if error.cls_name in REFUSALS:
             lines.append(f"stopped at {event.step_key}: {message}")
+        elif error.cls_name in BUSY_ERRORS:
+            busy = True
+            lines.append(f"error at {event.step_key}: {message}")
         else:
             bad_input = bad_input or error.cls_name == "MigrationError"
             lines.append(f"error at {event.step_key}: {message}")
-    return lines, bad_input
+    return lines, BUSY if busy else BAD_INPUT if bad_input else STOPPED
 
 
 def migration_run_config(expected_count: int = 399, dry_run: bool = False,
                          lock_timeout: str = "30s", create_indexes: bool = False) -> dg.RunConfig:
     """Run config of migrate_doctors / plan_doctor_migration."""
-    from doctor_migration.defs.config import LoadConfig, SelectionConfig
+    from doctor_migration.defs.config import LoadConfig, LockConfig, SelectionConfig
 
     return dg.RunConfig(ops={
-        "clean_doctors": SelectionConfig(expected_count=expected_count),
+        "profile_coverage": LockConfig(lock_timeout=lock_timeout),
+        "clean_doctors": SelectionConfig(expected_count=expected_count,
+                                         lock_timeout=lock_timeout),
         "loaded_doctors": LoadConfig(dry_run=dry_run, lock_timeout=lock_timeout,
                                      create_indexes=create_indexes),
     })
@@ -118,12 +128,13 @@ def stored_report(run_id: str | None = None) -> dict | None:
     return entry.asset_materialization.metadata["report_json"].value if entry else None
 
 
-def roll_back(run_id: str, *, progress: bool = True) -> RunOutcome:
+def roll_back(run_id: str, *, lock_timeout: str = "30s", progress: bool = True) -> RunOutcome:
     """A rollback_doctor_migration run for `run_id` in the DAGSTER_HOME instance."""
     from doctor_migration.defs.rollback import RollbackConfig
 
     return launch("rollback_doctor_migration",
-                  dg.RunConfig(ops={"rollback_run": RollbackConfig(run_id=run_id)}),
+                  dg.RunConfig(ops={"rollback_run": RollbackConfig(
+                      run_id=run_id, lock_timeout=lock_timeout)}),
                   progress=progress)
 
 
@@ -145,8 +156,8 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
             metadata = event.event_specific_data.materialization.metadata
             outcome.report = metadata["report"].value
             outcome.report_json = metadata["report_json"].value
-    step_lines, bad_input = _step_failures(result)
+    step_lines, exit_code = _step_failures(result)
     outcome.failures = _check_failures(result) + step_lines
     if not result.success:
-        outcome.exit_code = BAD_INPUT if bad_input else STOPPED
+        outcome.exit_code = exit_code
     return outcome

@@ -7,14 +7,14 @@ import dagster as dg
 import pandas as pd
 
 from doctor_migration.defs.checks import CLEAN_DOCTOR_CHECKS, SHOWN, gate_check_result
-from doctor_migration.defs.config import LoadConfig, SelectionConfig
+from doctor_migration.defs.config import LoadConfig, LockConfig, SelectionConfig
 from doctor_migration.defs.resources import PostgresResource
-from doctor_migration.migration import accounting, preflight, selection, timings
+from doctor_migration.migration import accounting, locks, preflight, selection, timings
 from doctor_migration.migration.gates import evaluate_gates
 from doctor_migration.migration.load import LoadResult, load_doctors
 from doctor_migration.migration.mapping import build_doctor_rows
 from doctor_migration.migration.report import build_report, markdown_table, render_markdown
-from doctor_migration.migration.target import Timeouts
+from doctor_migration.migration.target import LOAD_TABLES, Timeouts
 
 GROUP = "doctor_migration"
 # Columns that identify people; dropped once the gates have compared them.
@@ -23,12 +23,12 @@ PII_COLUMNS = ["first_name", "last_name", "email", "username",
 
 
 @dg.asset(group_name=GROUP, kinds={"postgres"})
-def profile_coverage(target: PostgresResource) -> dg.Output[pd.DataFrame]:
+def profile_coverage(config: LockConfig, target: PostgresResource) -> dg.Output[pd.DataFrame]:
     """Phase 1 of the plan: the doctor profiles the profile migration left in the target,
     after a preflight of every grant, column and policy the run will need there."""
     with target.connect() as conn:
         preflight.check_target(conn)
-        profiles = selection.fetch_doctor_profiles(conn)
+        profiles = selection.fetch_doctor_profiles(conn, config.lock_timeout)
     per_id = profiles["legacy_user_id"].value_counts()
     several = sorted(int(i) for i in per_id[per_id > 1].index)
     return dg.Output(profiles, metadata={
@@ -45,7 +45,7 @@ def clean_doctors(config: SelectionConfig, source: PostgresResource,
     """Step 1.1 of the plan on the source, joined with each doctor's profile; gated by step 1.3."""
     with source.connect() as conn:
         preflight.check_source(conn)
-        clean, outcomes = selection.read_source(conn)
+        clean, outcomes = selection.read_source(conn, config.lock_timeout)
     joined = selection.attach_profiles(clean, profile_coverage)
     tally = accounting.account(outcomes, clean)
     gates = evaluate_gates(joined, config.expected_count)
@@ -82,17 +82,19 @@ def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
     """Steps 2.2-3.4 in one target transaction: insert, update in place, delete the no longer
     clean, validate, record in the ledger; all or nothing."""
     with target.connect() as conn:
-        result = load_doctors(
-            conn, doctor_rows, run_id=context.run.run_id,
-            # The blocking count gate upstream made the clean count the expected one.
-            expected_count=len(doctor_rows), dry_run=config.dry_run,
-            timeouts=Timeouts(lock_timeout=config.lock_timeout),
-        )
-        index = timings.legacy_id_index(conn)
-        if config.create_indexes and not config.dry_run and index is None:
+        # Before the load, so that giving up on it (see create_legacy_id_index) changes nothing.
+        if (config.create_indexes and not config.dry_run
+                and timings.legacy_id_index(conn) is None):
             context.log.info("creating " + timings.INDEX_ADVICE)
-            timings.create_legacy_id_index(conn)
-            index = timings.legacy_id_index(conn)
+            timings.create_legacy_id_index(conn, config.lock_timeout)
+        with locks.naming_blockers(conn, "target", LOAD_TABLES, config.lock_timeout):
+            result = load_doctors(
+                conn, doctor_rows, run_id=context.run.run_id,
+                # The blocking count gate upstream made the clean count the expected one.
+                expected_count=len(doctor_rows), dry_run=config.dry_run,
+                timeouts=Timeouts(lock_timeout=config.lock_timeout),
+            )
+        index = timings.legacy_id_index(conn)
     return dg.Output(result, metadata={
         "legacy_id_index": index or "none",
         "dry_run": result.dry_run,

@@ -6,7 +6,17 @@ import dagster as dg
 from pydantic import Field
 
 
-class SelectionConfig(dg.Config):
+class LockConfig(dg.Config):
+    """How long a step waits for other sessions' locks."""
+
+    lock_timeout: str = Field(
+        default="30s",
+        description="How long to wait for another session's lock (or, for CREATE INDEX "
+                    "CONCURRENTLY, its older snapshot) before stopping with nothing changed.",
+    )
+
+
+class SelectionConfig(LockConfig):
     """How many clean doctors the operator expects (step 1.3 of the plan)."""
 
     expected_count: int = Field(
@@ -16,7 +26,7 @@ class SelectionConfig(dg.Config):
     )
 
 
-class LoadConfig(dg.Config):
+class LoadConfig(LockConfig):
     """How the load behaves."""
 
     dry_run: bool = Field(
@@ -25,10 +35,6 @@ class LoadConfig(dg.Config):
     )
     create_indexes: bool = Field(
         default=False,
-        description="After the load, CREATE INDEX CONCURRENTLY on doctors(legacy_user_id) if "
+        description="Before the load, CREATE INDEX CONCURRENTLY on doctors(legacy_user_id) if "
                     "no index serves legacy id lookups (plan step 4.2). Off: only recommended.",
-    )
-    lock_timeout: str = Field(
-        default="30s",
-        description="How long to wait for other sessions' locks on public.doctors before stopping.",
     )

@@ -7,3 +7,12 @@ class MigrationError(Exception):
 
 class StopMigration(MigrationError):
     """A stop condition of the plan held: nothing was written."""
+
+
+class DatabaseBusy(MigrationError):
+    """Another session held a lock or a snapshot the tool waited for, longer than the lock
+    timeout (or another run holds the target): nothing was changed; run again later."""
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause or message  # the clause naming the blocker, for other sentences

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import psycopg
 
+from doctor_migration.migration import locks
 from doctor_migration.migration.accounting import fetch_user_outcomes
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
+from doctor_migration.migration.selection import SOURCE_READ
+from doctor_migration.migration.target import LEDGER_READ
+
+TARGET_READ = {"public.doctors": "AccessShareLock", **LEDGER_READ}
 
 RULES = {
     "inactive": "auth_user.is_active is false",
@@ -22,10 +27,10 @@ def _yes(flag: object) -> str:
 
 
 def explain_user(source: psycopg.Connection, target: psycopg.Connection | None, user_id: int,
-                 show_pii: bool = False) -> list[str]:
+                 show_pii: bool = False, lock_timeout: str = "30s") -> list[str]:
     """Lines that explain one legacy user's outcome (step 1.1) and its doctors row."""
     source.read_only = True
-    with source.transaction():
+    with locks.bounded_transaction(source, "source", SOURCE_READ, lock_timeout):
         outcomes = fetch_user_outcomes(source, user_id)
         identity = (source.execute(load_sql("select_user_identity"), {"user_id": user_id})
                     .fetchone() if show_pii else None)
@@ -50,7 +55,7 @@ def explain_user(source: psycopg.Connection, target: psycopg.Connection | None, 
     if identity:
         lines.append(f"  name: {identity[0]} {identity[1]}; e-mail: {identity[2]!r}")
     if target is not None:
-        with target.transaction():
+        with locks.bounded_transaction(target, "target", TARGET_READ, lock_timeout):
             rows = target.execute(load_sql("select_doctor_of_legacy_user"),
                                   {"user_id": user_id}).fetchall()
             ledger = []

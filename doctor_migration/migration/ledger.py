@@ -177,17 +177,18 @@ def _has_format_column(conn: psycopg.Connection) -> bool:
                for table, column, _ in conn.execute(load_sql("select_ledger_columns")))
 
 
-def history(conn: psycopg.Connection, limit: int = 20) -> list[RunEntry]:
+def history(conn: psycopg.Connection, limit: int = 20,
+            lock_timeout: str = "30s") -> list[RunEntry]:
     """The ledger's runs, newest first (empty when no run ever committed)."""
-    with conn.transaction():
+    with target.ledger_transaction(conn, lock_timeout):
         if not _ledger_exists(conn):
             return []
         return [RunEntry(*row) for row in conn.execute(load_sql("select_runs"), {"limit": limit})]
 
 
-def last_run_id(conn: psycopg.Connection) -> str:
+def last_run_id(conn: psycopg.Connection, lock_timeout: str = "30s") -> str:
     """The newest run that is not rolled back."""
-    with conn.transaction():
+    with target.ledger_transaction(conn, lock_timeout):
         row = conn.execute(load_sql("select_last_run")).fetchone() if _ledger_exists(conn) else None
     if row is None:
         raise RollbackRefused("there is no run to roll back: the ledger has no applied run")

@@ -9,11 +9,16 @@ from contextlib import contextmanager
 import pandas as pd
 import psycopg
 
+from doctor_migration.migration import locks
 from doctor_migration.migration.accounting import fetch_user_outcomes
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
+from doctor_migration.migration.preflight import SOURCE_COLUMNS
 
 PROFILE_COLUMNS = ["id", "legacy_user_id", "first_name", "last_name", "email"]
+# What the reads wait for: a reader is kept out only by an ACCESS EXCLUSIVE lock.
+PROFILES_READ = {"public.profiles": "AccessShareLock"}
+SOURCE_READ = dict.fromkeys(SOURCE_COLUMNS, "AccessShareLock")
 
 
 def _frame(cur: psycopg.Cursor) -> pd.DataFrame:
@@ -35,27 +40,27 @@ def _run(conn: psycopg.Connection, name: str, role: str) -> pd.DataFrame:
             f"the {role} database {problem}: {exc.diag.message_primary}") from None
 
 
-def fetch_doctor_profiles(target: psycopg.Connection) -> pd.DataFrame:
+def fetch_doctor_profiles(target: psycopg.Connection, lock_timeout: str = "30s") -> pd.DataFrame:
     """Phase 1: every profile with profile_type 'doctor' and a legacy_user_id."""
-    with target.transaction():
+    with locks.bounded_transaction(target, "target", PROFILES_READ, lock_timeout):
         return _run(target, "select_doctor_profiles", "target")
 
 
-def fetch_clean_doctors(source: psycopg.Connection) -> pd.DataFrame:
+def fetch_clean_doctors(source: psycopg.Connection, lock_timeout: str = "30s") -> pd.DataFrame:
     """Step 1.1: the plan's query, as written, in one READ ONLY, REPEATABLE READ transaction.
 
     Only a SELECT: no temp table, no write; a role with SELECT on the four tables suffices.
     date_joined and last_login come back as UTC timestamps, whatever the source's TimeZone.
     """
-    with _snapshot(source):
+    with _snapshot(source, lock_timeout):
         return _clean_doctors(source)
 
 
 @contextmanager
-def _snapshot(source: psycopg.Connection) -> Iterator[None]:
+def _snapshot(source: psycopg.Connection, lock_timeout: str) -> Iterator[None]:
     source.read_only = True
     source.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    with source.transaction():
+    with locks.bounded_transaction(source, "source", SOURCE_READ, lock_timeout):
         yield
 
 
@@ -72,9 +77,10 @@ def deduplication_method(email: str | None) -> str:
     return "email_priority" if email else "name_fallback"
 
 
-def read_source(source: psycopg.Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_source(source: psycopg.Connection,
+                lock_timeout: str = "30s") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Step 1.1's clean doctors and every user's outcome, from one snapshot of the source."""
-    with _snapshot(source):
+    with _snapshot(source, lock_timeout):
         clean = _clean_doctors(source)
         try:
             outcomes = fetch_user_outcomes(source)

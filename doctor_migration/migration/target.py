@@ -3,17 +3,29 @@ lock, a lock on doctors that names whoever blocks it, and the ledger's schema.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
 
-from doctor_migration.migration import db
+from doctor_migration.migration import db, locks
 from doctor_migration.migration.db import APPLICATION_NAME, load_sql
-from doctor_migration.migration.errors import MigrationError
+from doctor_migration.migration.errors import DatabaseBusy, MigrationError
 
 # pg_try_advisory_xact_lock key shared by loads and rollbacks ("DMIG").
 MIGRATION_LOCK_KEY = 0x444D4947
+
+# The target's tables each command waits for, with the lock mode it asks for (to name only the
+# sessions whose locks conflict with it).
+DOCTORS_LOCK = {"public.doctors": "ShareRowExclusiveLock"}
+LEDGER_READ = {"doctor_migration.runs": "AccessShareLock",
+               "doctor_migration.row_changes": "AccessShareLock"}
+LOAD_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
+               "doctor_migration.row_changes": "RowExclusiveLock"}
+ROLLBACK_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
+                   "doctor_migration.row_changes": "AccessShareLock"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,7 @@ def begin(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) 
         who = f"{application} (pid {pid}, user {user}, since {since:%Y-%m-%d %H:%M:%S %Z})"
     else:
         who = "a session that has since gone"
-    raise MigrationError(
+    raise DatabaseBusy(
         f"another migration or rollback is running on the target: {who}; nothing was changed, "
         "wait for it to finish, then run again"
     )
@@ -63,20 +75,15 @@ def begin(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) 
 
 def lock_doctors(conn: psycopg.Connection, lock_timeout: str) -> None:
     """Lock public.doctors against writers; after lock_timeout, name the sessions in the way."""
-    try:
-        with conn.transaction():
-            conn.execute(load_sql("lock_doctors"))
-    except psycopg.errors.LockNotAvailable:
-        holders = conn.execute(load_sql("select_lock_holders")).fetchall()
-        named = "; ".join(
-            f"pid {pid} (user {user}, application {app or '-'}, {state}, "
-            f"query started {start:%Y-%m-%d %H:%M:%S %Z})" if start else f"pid {pid} (user {user})"
-            for pid, user, app, state, start, _ in holders
-        ) or "a session that has since gone"
-        raise MigrationError(
-            f"public.doctors stayed locked for {lock_timeout} by {named}; nothing was changed. "
-            "Let that session finish (or end it), then run again"
-        ) from None
+    with locks.naming_blockers(conn, "target", DOCTORS_LOCK, lock_timeout), conn.transaction():
+        conn.execute(load_sql("lock_doctors"))
+
+
+@contextmanager
+def ledger_transaction(conn: psycopg.Connection, lock_timeout: str) -> Iterator[None]:
+    """A transaction that reads the ledger, waiting at most lock_timeout for its tables."""
+    with locks.bounded_transaction(conn, "target", LEDGER_READ, lock_timeout):
+        yield
 
 
 def ensure_ledger(conn: psycopg.Connection) -> None:
@@ -123,27 +130,36 @@ def referencing_rows(conn: psycopg.Connection, doctor_ids: list) -> list[str]:
     return found
 
 
-def load_committed(url: str, run_id: str) -> bool | None:
-    """Whether the load of run `run_id` committed on the target (the ledger knows it); None
-    when the target cannot be asked."""
+def _ask_ledger(url: str, run_id: str, lock_timeout: str) -> tuple[bool | None, str]:
     try:
-        with db.connect(url, "target") as conn, conn.transaction():
+        with db.connect(url, "target") as conn, ledger_transaction(conn, lock_timeout):
             if not conn.execute(load_sql("select_ledger_exists")).fetchone()[0]:
-                return False
-            return conn.execute(load_sql("select_run_committed"), {"run_id": run_id}).fetchone()[0]
+                return False, ""
+            return conn.execute(load_sql("select_run_committed"),
+                                {"run_id": run_id}).fetchone()[0], ""
+    except DatabaseBusy as exc:
+        return None, exc.cause
     except (MigrationError, psycopg.Error):
-        return None
+        return None, ""
 
 
-def what_was_written(url: str, run_id: str, dry_run: bool = False) -> str:
+def load_committed(url: str, run_id: str, lock_timeout: str = "30s") -> bool | None:
+    """Whether the load of run `run_id` committed on the target (the ledger knows it); None
+    when the target cannot be asked, or its ledger stays locked for lock_timeout."""
+    return _ask_ledger(url, run_id, lock_timeout)[0]
+
+
+def what_was_written(url: str, run_id: str, dry_run: bool = False,
+                     lock_timeout: str = "30s") -> str:
     """For a run that did not complete: one sentence on the state of the target."""
     if dry_run:
         return "nothing was written to the target (a plan never writes)."
-    committed = load_committed(url, run_id)
+    committed, why = _ask_ledger(url, run_id, lock_timeout)
     if committed:
         return ("its load did commit: the doctors are migrated and recorded in the ledger "
                 f"(`doctor-migration history`); undo it with `doctor-migration rollback {run_id}`.")
     if committed is None:
-        return ("the target could not be asked whether its load committed: "
-                f"`doctor-migration history` lists run {run_id} if it did.")
+        return ("the target could not be asked whether its load committed"
+                + (f" ({why})" if why else "")
+                + f": `doctor-migration history` lists run {run_id} if it did.")
     return "nothing was written to the target."

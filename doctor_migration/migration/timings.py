@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import psycopg
 
+from doctor_migration.migration import locks
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.errors import MigrationError
+from doctor_migration.migration.errors import DatabaseBusy, MigrationError
 
 INDEX_ADVICE = ("CREATE INDEX CONCURRENTLY doctors_legacy_user_id_idx "
                 "ON public.doctors (legacy_user_id);")
@@ -71,15 +72,56 @@ def legacy_id_index(conn: psycopg.Connection) -> str | None:
     return row[0] if row else None
 
 
-def create_legacy_id_index(conn: psycopg.Connection) -> None:
-    """Only when the operator asks (--create-indexes): CONCURRENTLY, outside a transaction."""
+def create_legacy_id_index(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
+    """Only when the operator asks (--create-indexes): CONCURRENTLY, outside a transaction.
+
+    CREATE INDEX CONCURRENTLY waits for the writers of doctors and then for every older
+    snapshot in the database: at most lock_timeout, which must be set for the session since
+    the statement cannot run in a transaction. When it gives up, the INVALID index it leaves
+    is dropped, so that the target is as it was and the next attempt builds a valid one.
+    """
     autocommit = conn.autocommit
     conn.autocommit = True
     try:
-        conn.execute(load_sql("create_legacy_id_index"))
+        locks.set_lock_timeout(conn, lock_timeout, local=False)
+        try:
+            conn.execute(load_sql("create_legacy_id_index"))
+        except psycopg.errors.LockNotAvailable:
+            raise _index_busy(conn, lock_timeout) from None
+        finally:
+            if not conn.broken:
+                conn.execute(load_sql("reset_lock_timeout"))
     except psycopg.errors.InsufficientPrivilege as exc:
         raise MigrationError(
             f"the index was not created ({exc.diag.message_primary}): only the owner of "
             f"public.doctors may create it; ask them to run: {INDEX_ADVICE}") from None
     finally:
         conn.autocommit = autocommit
+
+
+def _index_busy(conn: psycopg.Connection, lock_timeout: str) -> DatabaseBusy:
+    """Who CREATE INDEX CONCURRENTLY waited for; the INVALID index it left, dropped."""
+    role = conn.info.user
+    holders = locks.lock_holders(conn, {"public.doctors": "ShareLock"}).get("public.doctors")
+    if holders:
+        who = f"{locks.named(holders, role)}, which holds a lock on public.doctors"
+    else:
+        older = locks.snapshot_holders(conn)
+        who = (f"{locks.named(older, role)}, which holds an older snapshot" if older else
+               f"a session role {role} may not see, or that has ended since")
+    left = ""
+    with conn.transaction():
+        invalid = conn.execute(load_sql("select_invalid_legacy_id_index")).fetchone()
+    if invalid and invalid[0]:
+        try:
+            conn.execute(load_sql("drop_legacy_id_index"))
+            left = "the invalid index it left was dropped and "
+        except psycopg.errors.LockNotAvailable:
+            return DatabaseBusy(
+                f"CREATE INDEX CONCURRENTLY doctors_legacy_user_id_idx waited {lock_timeout} "
+                f"for {who}, and the invalid index it left could not be dropped either: once "
+                "that session is done, run DROP INDEX CONCURRENTLY "
+                "public.doctors_legacy_user_id_idx; then run again; nothing else was changed")
+    return DatabaseBusy(
+        f"CREATE INDEX CONCURRENTLY doctors_legacy_user_id_idx waited {lock_timeout} for "
+        f"{who}; {left}nothing was changed: {locks.AGAIN}")
