@@ -1,0 +1,111 @@
+"""The real command never shows a traceback: bad arguments, a DAGSTER_HOME it cannot use, odd
+sources and odd OS users end in one sentence and the right exit code, with nothing written."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from doctor_migration_tests.helpers import snapshot
+from doctor_migration_tests.servers import SERVER_USER
+
+BAD_INPUT = 2
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def as_uid(uid: int | None) -> list[str]:
+    """The command prefix that runs a program as `uid` (setpriv: subprocess's own user= cannot
+    execute this interpreter here); nothing when uid is None."""
+    if uid is None:
+        return []
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run the tool as another uid")
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+
+
+def cli(*args: str, user: int | None = None, **env: str) -> tuple[int, str]:
+    """`python -m doctor_migration.cli ARGS` as a process (as uid `user` if given): its exit
+    status and everything it printed."""
+    done = subprocess.run([*as_uid(user), sys.executable, "-m", "doctor_migration.cli", *args],
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=180, check=False, cwd=tempfile.gettempdir())
+    return done.returncode, done.stdout + done.stderr
+
+
+def one_error(text: str, sentence: str) -> None:
+    assert "Traceback" not in text, text
+    assert text == f"doctor-migration: error: {sentence}\n", text
+
+
+@pytest.mark.parametrize("args, sentence", [
+    (["history", "--limit", "99999999999999999999"],
+     "argument --limit: 99999999999999999999 is too large (at most 9223372036854775807)"),
+    (["explain", "3000000000"],
+     "argument user_id: 3000000000 is too large (at most 2147483647)"),
+])
+def test_numbers_too_large(small_dbs, args, sentence):
+    before = snapshot(small_dbs.target_url)
+    code, text = cli(*args)
+    assert code == BAD_INPUT
+    one_error(text, sentence)
+    assert snapshot(small_dbs.target_url) == before
+
+
+@pytest.fixture
+def open_dir():
+    """A fresh directory any user can reach (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="doctor-migration-home-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _file(home: Path) -> tuple[Path, dict, str]:
+    home.write_text("not a directory\n")
+    return home, {}, f"DAGSTER_HOME {home} is not a directory"
+
+
+def _unwritable(home: Path) -> tuple[Path, dict, str]:
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home.chmod(0o555)
+    # Root writes anywhere: then the tool runs as the (unprivileged) server user.
+    user = pwd.getpwnam(SERVER_USER).pw_uid if os.geteuid() == 0 else None
+    return home, {"user": user}, f"cannot use DAGSTER_HOME {home}: Permission denied"
+
+
+def _postgres_storage(home: Path) -> tuple[Path, dict, str]:
+    home.mkdir()
+    shutil.copy(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
+    return home, {}, (f"cannot open the Dagster instance in DAGSTER_HOME {home}: its dagster.yaml "
+                      "reads the environment variable DAGSTER_POSTGRES_URL, which is not set")
+
+
+def _invalid_yaml(home: Path) -> tuple[Path, dict, str]:
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry: [\n  enabled: false\n")
+    return home, {}, (f"{home / 'dagster.yaml'} is not valid YAML (line 3): "
+                      "expected ',' or ']', but got '<stream end>'")
+
+
+@pytest.mark.parametrize("make", [_file, _unwritable, _postgres_storage, _invalid_yaml],
+                         ids=["a file", "unwritable", "postgres storage without its URL",
+                              "invalid YAML"])
+@pytest.mark.parametrize("command", [["run", "--expected-count", "40"], ["report"]])
+def test_dagster_home_it_cannot_use(small_dbs, open_dir, monkeypatch, make, command):
+    monkeypatch.delenv("DAGSTER_POSTGRES_URL", raising=False)
+    home, kw, sentence = make(open_dir / "home")
+    files_before = sorted(home.rglob("*")) if home.is_dir() else []
+    before = snapshot(small_dbs.target_url)
+    code, text = cli(*command, DAGSTER_HOME=str(home), **kw)
+    assert code == BAD_INPUT
+    one_error(text, sentence)
+    assert snapshot(small_dbs.target_url) == before
+    assert (sorted(home.rglob("*")) if home.is_dir() else []) == files_before
