@@ -9,11 +9,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
-from doctor_migration_tests.helpers import snapshot
+from doctor_migration.demo.world import generate_world, write_legacy, write_target
+from doctor_migration.migration.mapping import years_since
+from doctor_migration_tests.helpers import Databases, doctors, snapshot
 from doctor_migration_tests.servers import SERVER_USER
 
 BAD_INPUT = 2
@@ -109,3 +114,64 @@ def test_dagster_home_it_cannot_use(small_dbs, open_dir, monkeypatch, make, comm
     one_error(text, sentence)
     assert snapshot(small_dbs.target_url) == before
     assert (sorted(home.rglob("*")) if home.is_dir() else []) == files_before
+
+
+def _source_database(servers, name: str, create: str) -> Databases:
+    """A world whose legacy database is created by `create` (a CREATE DATABASE statement)."""
+    source, target = servers
+    with psycopg.connect(source.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL(create).format(sql.Identifier(name)))
+    world = generate_world(40, seed=11)
+    source_url = source.url(name)
+    with psycopg.connect(source_url) as conn:
+        write_legacy(conn, world)
+    target_url = target.create_database(f"target_of_{name}")
+    with psycopg.connect(target_url) as conn:
+        target_world = write_target(conn, world)
+    return Databases(source_url, target_url, world, target_world)
+
+
+def test_sql_ascii_source(servers):
+    """psycopg hands SQL_ASCII text over as bytes; the tool reads it as UTF-8."""
+    dbs = _source_database(servers, "legacy_sql_ascii", "CREATE DATABASE {} ENCODING 'SQL_ASCII' "
+                           "LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    user = dbs.world.clean_ids[0]
+    with dbs.source(client_encoding="UTF8") as conn:  # UTF-8 bytes, stored as they come
+        conn.execute("UPDATE auth_user SET first_name = 'Zoë' WHERE id = %s", (user,))
+    with dbs.target() as conn:  # the profile migration brought the same name over
+        conn.execute("UPDATE public.profiles SET first_name = 'Zoë' WHERE legacy_user_id = %s",
+                     (user,))
+    env = {"SOURCE_DATABASE_URL": dbs.source_url, "SUPABASE_DATABASE_URL": dbs.target_url}
+    code, text = cli("explain", str(user), "--show-pii", **env)
+    assert code == 0, text
+    (person,) = [u for u in dbs.world.users if u.id == user]
+    assert text.splitlines()[0].startswith(f"legacy user {user}: migrated "), text
+    assert f"  name: Zoë {person.last_name}; e-mail: {person.email!r}" in text.splitlines(), text
+    code, text = cli("run", "--expected-count", "40", **env)
+    assert code == 0, text
+    assert text.splitlines()[-1].endswith(" succeeded."), text
+    assert sorted(d["legacy_user_id"] for d in doctors(dbs.target_url).values()
+                  if d["legacy_user_id"]) == sorted(dbs.world.clean_ids)
+
+
+def test_year_one_on_a_source_not_in_utc(servers, dagster_home):
+    """A date_joined of year 1 in a New York session is 1 BC to Python: the source is read in
+    UTC, and the mapping carries the date as it is."""
+    dbs = _source_database(servers, "legacy_new_york", "CREATE DATABASE {}")
+    user = dbs.world.clean_ids[0]
+    with dbs.source() as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET TimeZone = 'America/New_York'").format(
+            sql.Identifier("legacy_new_york")))
+        conn.execute("UPDATE auth_user SET date_joined = '0001-01-01 00:00:00+00' WHERE id = %s",
+                     (user,))
+    with dbs.source() as conn:  # nothing written to the source: its TimeZone stays New York's
+        assert conn.execute("SHOW TimeZone").fetchone()[0] == "America/New_York"
+    code, text = cli("run", "--expected-count", "40", SOURCE_DATABASE_URL=dbs.source_url,
+                     SUPABASE_DATABASE_URL=dbs.target_url)
+    assert code == 0, text
+    assert "Traceback" not in text
+    joined = datetime(1, 1, 1, tzinfo=UTC)
+    (row,) = doctors(dbs.target_url, f"legacy_user_id = {user}").values()
+    assert (row["licensed_since"], row["joined_practice_at"], row["years_experience"]) == (
+        date(1, 1, 1), joined, years_since(joined, datetime.now(UTC).date()))

@@ -21,6 +21,9 @@ APPLICATION_NAME = "doctor-migration"
 # sets its own keepalives wins.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
               "keepalives_count": 3}
+# Text always arrives as UTF-8: on a SQL_ASCII database the server would send its bytes
+# unconverted and psycopg would hand them over as bytes, not str.
+CLIENT_DEFAULTS = {**KEEPALIVES, "client_encoding": "UTF8"}
 # How long, after a lost connection, to wait for the server to end the tool's old session.
 SETTLE_SECONDS = 10.0
 
@@ -158,7 +161,7 @@ def connect(url: str, role: str, **kwargs) -> Iterator[psycopg.Connection]:
         given = conninfo_to_dict(url)
         conninfo = make_conninfo(
             url, application_name=APPLICATION_NAME, connect_timeout=10,
-            **{k: v for k, v in KEEPALIVES.items() if k not in given})
+            **{k: v for k, v in CLIENT_DEFAULTS.items() if k not in given})
     except psycopg.ProgrammingError as exc:
         raise MigrationError(
             f"the {role} database URL is not valid: {scrub(str(exc), url)}") from None

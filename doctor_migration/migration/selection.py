@@ -56,6 +56,7 @@ def _snapshot(source: psycopg.Connection) -> Iterator[None]:
     source.read_only = True
     source.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     with source.transaction():
+        source.execute(load_sql("set_source_time_zone"))
         yield
 
 
