@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -175,3 +176,41 @@ def test_year_one_on_a_source_not_in_utc(servers, dagster_home):
     (row,) = doctors(dbs.target_url, f"legacy_user_id = {user}").values()
     assert (row["licensed_since"], row["joined_practice_at"], row["years_experience"]) == (
         date(1, 1, 1), joined, years_since(joined, datetime.now(UTC).date()))
+
+
+def every_file(home: Path) -> str:
+    """The bytes of every file under `home` (SQLite databases included), as text."""
+    return "\n".join(p.read_bytes().decode("utf-8", "replace")
+                     for p in sorted(home.rglob("*")) if p.is_file())
+
+
+@pytest.mark.parametrize("tail, reason", [
+    ("", "it holds more than one @"),
+    ("%zz", "invalid percent-encoded token"),
+])
+def test_password_with_a_raw_at_sign(small_dbs, dagster_home, tail, reason):
+    """libpq ends the password at its first @ and reads the rest as the host: no part of
+    what the operator wrote as the password may show."""
+    secret = f"Pw@{uuid.uuid4().hex}{tail}"
+    url = f"postgresql://migrator:{secret}@127.0.0.1:5432/postgres"
+    before = snapshot(small_dbs.target_url)
+    hint = (f"URL is not valid ({reason}): percent-encode any @, :, /, % or ? in its user name or "
+            "password (@ as %40)")
+    texts = []
+    for variable, role, command, expected in [
+        ("SUPABASE_DATABASE_URL", "target", ["run", "--expected-count", "40"],
+         f"error at profile_coverage: the target database {hint}"),
+        ("SUPABASE_DATABASE_URL", "target", ["history"],
+         f"doctor-migration: error: the target database {hint}"),
+        ("SOURCE_DATABASE_URL", "source", ["explain", "3"],
+         f"doctor-migration: error: the source database {hint}"),
+    ]:
+        code, text = cli(*command, **{variable: url})
+        assert code == BAD_INPUT, text
+        assert "Traceback" not in text
+        assert text.splitlines()[-1] == expected, text
+        texts.append(text)
+    assert snapshot(small_dbs.target_url) == before
+    for where in ("\n".join(texts), every_file(dagster_home)):
+        assert secret not in where
+        assert secret.split("@")[1] not in where
