@@ -16,11 +16,12 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from doctor_migration.demo.world import generate_world, write_legacy, write_target
 from doctor_migration.migration.mapping import years_since
-from doctor_migration_tests.helpers import Databases, doctors, snapshot
-from doctor_migration_tests.servers import SERVER_USER
+from doctor_migration_tests.helpers import Databases, doctors, make_databases, snapshot
+from doctor_migration_tests.servers import SERVER_USER, PasswordServer
 
 BAD_INPUT = 2
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -214,3 +215,35 @@ def test_password_with_a_raw_at_sign(small_dbs, dagster_home, tail, reason):
     for where in ("\n".join(texts), every_file(dagster_home)):
         assert secret not in where
         assert secret.split("@")[1] not in where
+
+
+@pytest.fixture(scope="module")
+def password_server():
+    with PasswordServer() as server:
+        yield server
+
+
+def test_os_user_without_a_passwd_entry(password_server, open_dir):
+    """A container's arbitrary uid has no name: the ledger records `uid N`."""
+    uid = 54321
+    with pytest.raises(KeyError):
+        pwd.getpwuid(uid)
+    user, password = f"mig_{uuid.uuid4().hex[:6]}", f"Pw-{uuid.uuid4().hex}"
+    password_server.create_role(user, password)
+    dbs = make_databases((password_server, password_server), generate_world(40, seed=11))
+    home = open_dir / "home"
+    home.mkdir()
+    os.chown(home, uid, uid)
+    env = {"DAGSTER_HOME": str(home), "HOME": str(home), "USER": "", "LOGNAME": "",
+           "LNAME": "", "USERNAME": "",
+           "SOURCE_DATABASE_URL": password_server.tcp_url(
+               conninfo_to_dict(dbs.source_url)["dbname"], user, password),
+           "SUPABASE_DATABASE_URL": password_server.tcp_url(
+               conninfo_to_dict(dbs.target_url)["dbname"], user, password)}
+    code, text = cli("run", "--expected-count", "40", user=uid, **env)
+    assert code == 0, text
+    code, text = cli("rollback", "--last", user=uid, **env)
+    assert code == 0, text
+    with dbs.target() as conn:
+        assert conn.execute("SELECT os_user, rolled_back_by FROM doctor_migration.runs"
+                            ).fetchall() == [(f"uid {uid}", f"{user} (uid {uid})")]

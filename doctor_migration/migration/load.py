@@ -9,7 +9,6 @@ run ledger with its state before and after, so the run can be rolled back exactl
 
 from __future__ import annotations
 
-import getpass
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,7 +19,7 @@ import psycopg
 from doctor_migration import __version__
 from doctor_migration.migration import target
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.errors import MigrationError, StopMigration
+from doctor_migration.migration.errors import MigrationError, StopMigration, os_user
 from doctor_migration.migration.reconcile import Reconciliation, compare_staged
 from doctor_migration.migration.stage import stage_rows
 from doctor_migration.migration.validation import ValidationResult, validate_target
@@ -128,7 +127,7 @@ def load_doctors(
                 "started_at": datetime.now(timezone.utc),
                 "expected_count": expected_count,
                 "clean_count": len(rows),
-                "os_user": getpass.getuser(),
+                "os_user": os_user(),
                 "tool_version": __version__,
             })
             before = conn.execute(load_sql("insert_before_images"), ids).rowcount
