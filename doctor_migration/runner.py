@@ -3,6 +3,7 @@ process, and boil its events down to what the operator must read."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -19,6 +20,20 @@ from doctor_migration.migration.errors import MigrationError
 OK, STOPPED, BAD_INPUT = 0, 1, 2
 # Errors that are the plan's stop conditions or a refusal, not bad input.
 REFUSALS = {"StopMigration", "RollbackRefused"}
+# Ctrl-C, as shells report a death by SIGINT.
+INTERRUPTED = 130
+INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
+
+
+class _QuietRollback(logging.Filter):
+    """psycopg warns when the rollback of a transaction interrupted mid-query cannot be sent;
+    the connection is closed right after, which ends the transaction on the server."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored in rollback")
+
+
+logging.getLogger("psycopg.transaction").addFilter(_QuietRollback())
 
 
 @dataclass
@@ -95,6 +110,14 @@ def _check_failures(result: dg.ExecuteInProcessResult) -> list[str]:
             line += "\n" + meta["offending_users"].value
         lines.append(line)
     return lines
+
+
+def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    return any(event.event_type_value == "STEP_FAILURE"
+               and "DagsterExecutionInterruptedError" in (
+                   event.step_failure_data.error.cls_name if event.step_failure_data.error
+                   else "")
+               for event in result.all_events)
 
 
 def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], bool]:
@@ -188,4 +211,6 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
     outcome.failures = _check_failures(result) + step_lines
     if not result.success:
         outcome.exit_code = BAD_INPUT if bad_input else STOPPED
+    if _interrupted(result):
+        outcome.exit_code, outcome.failures = INTERRUPTED, [INTERRUPTED_LINE]
     return outcome

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,13 @@ from psycopg.conninfo import conninfo_to_dict
 from doctor_migration.demo.world import generate_world, write_legacy, write_target
 from doctor_migration.migration.mapping import years_since
 from doctor_migration_tests.helpers import Databases, doctors, make_databases, snapshot
-from doctor_migration_tests.servers import SERVER_USER, PasswordServer
+from doctor_migration_tests.servers import (
+    SERVER_USER,
+    PasswordServer,
+    start_cli,
+    tool_sessions,
+    wait_for,
+)
 
 BAD_INPUT = 2
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -247,3 +254,30 @@ def test_os_user_without_a_passwd_entry(password_server, open_dir):
     with dbs.target() as conn:
         assert conn.execute("SELECT os_user, rolled_back_by FROM doctor_migration.runs"
                             ).fetchall() == [(f"uid {uid}", f"{user} (uid {uid})")]
+
+
+def test_ctrl_c_during_the_load(small_dbs, tmp_path):
+    """SIGINT while the load waits for its lock: one sentence, exit 130, the target as it was."""
+    before = snapshot(small_dbs.target_url)
+    out = tmp_path / "out"
+    with small_dbs.target() as blocker:
+        blocker.execute("BEGIN")
+        blocker.execute("LOCK TABLE public.doctors IN ACCESS EXCLUSIVE MODE")
+        tool = start_cli(["run", "--expected-count", "40"], out)
+        try:
+            wait_for(lambda: any(s[3] == "Lock" for s in tool_sessions(small_dbs.target_url)),
+                     "the load to wait for its lock", timeout=60)
+            tool.send_signal(signal.SIGINT)
+            assert tool.wait(60) == 130, out.read_text()
+        finally:
+            if tool.poll() is None:
+                tool.kill()
+        blocker.execute("ROLLBACK")
+    lines = out.read_text().splitlines()
+    assert lines[-4:] == [
+        "  FAILED loaded_doctors", "",
+        f"The run {lines[0].split()[2]} did not complete; nothing was written to the target.",
+        "interrupted: the target's transaction was rolled back"], lines
+    assert "error ignored" not in out.read_text()
+    assert snapshot(small_dbs.target_url) == before
+    wait_for(lambda: not tool_sessions(small_dbs.target_url), "the tool's sessions to end")
