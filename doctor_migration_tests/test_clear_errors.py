@@ -281,3 +281,27 @@ def test_ctrl_c_during_the_load(small_dbs, tmp_path):
     assert "error ignored" not in out.read_text()
     assert snapshot(small_dbs.target_url) == before
     wait_for(lambda: not tool_sessions(small_dbs.target_url), "the tool's sessions to end")
+
+
+def test_check_violation_shows_no_row_data(small_dbs, dagster_home):
+    """PostgreSQL's DETAIL quotes the failing row: neither the screen nor Dagster's records
+    get it, only the constraint's name."""
+    phone = "+1 555 0100 123"
+    with small_dbs.target() as conn:
+        conn.execute(sql.SQL("ALTER TABLE public.doctors ADD COLUMN phone text DEFAULT {}")
+                     .format(sql.Literal(phone)))
+        conn.execute("ALTER TABLE public.doctors ADD CONSTRAINT phone_only_native "
+                     "CHECK (legacy_user_id IS NULL OR phone IS NULL)")
+    before = snapshot(small_dbs.target_url)
+    code, text = cli("run", "--expected-count", "40")
+    assert code == 1, text
+    assert text.splitlines()[-1] == ('error at loaded_doctors: new row for relation "doctors" '
+                                     'violates check constraint "phone_only_native"'), text
+    assert snapshot(small_dbs.target_url) == before
+    recorded = every_file(dagster_home / "history")  # the runs and their event logs (SQLite)
+    for where in (text, recorded, every_file(dagster_home)):
+        assert phone not in where
+    people = [v for u in small_dbs.world.users for v in (u.email, u.first_name, u.last_name)
+              if v and len(v.strip()) > 3]
+    for where in (text, recorded):
+        assert not [p for p in people if p in where]

@@ -204,9 +204,20 @@ def connect(url: str, role: str, **kwargs) -> Iterator[psycopg.Connection]:
         ) from None
     try:
         yield conn
-    except psycopg.OperationalError as exc:
-        if not conn.broken:
-            raise
-        raise connection_lost(conninfo, url, role, exc, _transactions.get(conn)) from None
+    except psycopg.Error as exc:
+        if isinstance(exc, psycopg.OperationalError) and conn.broken:
+            raise connection_lost(conninfo, url, role, exc, _transactions.get(conn)) from None
+        raise without_row_data(exc, url) from None
     finally:
         conn.close()
+
+
+def without_row_data(exc: psycopg.Error, url: str) -> psycopg.Error:
+    """The same error with PostgreSQL's primary message only: its DETAIL ("Failing row
+    contains (...)", "Key (email)=(...)") quotes row data, which must not reach the operator's
+    screen nor Dagster's event log."""
+    text = str(exc).strip()
+    primary = exc.diag.message_primary or (text.splitlines()[0] if text else type(exc).__name__)
+    clean = type(exc)(scrub(primary, url))
+    clean.sqlstate = exc.sqlstate
+    return clean
