@@ -17,16 +17,25 @@ EXIT_CODES = """exit codes:
   75   busy, try again: another run holds the target, or a lock (or, for --create-indexes,
        an older snapshot) stayed held longer than --lock-timeout; nothing was changed
   130  interrupted (Ctrl-C); the target's transaction was rolled back"""
+# The largest values PostgreSQL's bigint and integer hold (LIMIT is a bigint; auth_user.id,
+# Django's AutoField, an integer).
+BIGINT_MAX, INTEGER_MAX = 2**63 - 1, 2**31 - 1
 
 
-def positive_int(text: str) -> int:
+def positive_int(text: str, at_most: int = BIGINT_MAX) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    if value > at_most:
+        raise argparse.ArgumentTypeError(f"{value} is too large (at most {at_most})")
     return value
+
+
+def user_id(text: str) -> int:
+    return positive_int(text, INTEGER_MAX)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_id", nargs="?", help="a run id (default: the newest run)")
     report.add_argument("--json", action="store_true", help="JSON instead of Markdown")
     explain = sub.add_parser("explain", help="why was (or wasn't) a legacy user migrated")
-    explain.add_argument("user_id", type=positive_int, help="auth_user.id in the source")
+    explain.add_argument("user_id", type=user_id, help="auth_user.id in the source")
     explain.add_argument("--show-pii", action="store_true",
                          help="also print the user's name and e-mail")
     lock_option(explain)
@@ -95,12 +104,13 @@ def _require_urls() -> str | None:
 
 
 def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
-    from doctor_migration.runner import migrate
+    from doctor_migration.runner import instance, migrate
 
     problem = _require_urls()
     if problem:
         print(f"doctor-migration: error: {problem}", file=sys.stderr)
         return BAD_INPUT
+    instance()  # a DAGSTER_HOME it cannot use is bad input, before the run is announced
     job = "plan_doctor_migration" if dry_run else "migrate_doctors"
     run_id = str(uuid.uuid4())
     print(f"Dagster run {run_id} ({job})", flush=True)
@@ -165,11 +175,12 @@ def _rollback_caveats(outcome) -> list[str]:
 
 def _rollback(args: argparse.Namespace) -> int:
     from doctor_migration.migration import db, ledger
-    from doctor_migration.runner import roll_back
+    from doctor_migration.runner import instance, roll_back
 
     url = _target_url()
     if not url:
         return BAD_INPUT
+    instance()
     run_id = args.run_id
     if args.last:
         with db.connect(url, "target") as conn:

@@ -3,12 +3,18 @@ process, and boil its events down to what the operator must read."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+import yaml
+
+from doctor_migration.migration.errors import MigrationError
 
 # Exit codes of the command line.
 OK, STOPPED, BAD_INPUT = 0, 1, 2
@@ -18,6 +24,20 @@ BUSY = 75
 REFUSALS = {"StopMigration", "RollbackRefused"}
 # Errors that say another session is in the way: busy, try again.
 BUSY_ERRORS = {"DatabaseBusy"}
+# Ctrl-C, as shells report a death by SIGINT.
+INTERRUPTED = 130
+INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
+
+
+class _QuietRollback(logging.Filter):
+    """psycopg warns when the rollback of a transaction interrupted mid-query cannot be sent;
+    the connection is closed right after, which ends the transaction on the server."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored in rollback")
+
+
+logging.getLogger("psycopg.transaction").addFilter(_QuietRollback())
 
 
 @dataclass
@@ -37,12 +57,46 @@ def instance() -> dg.DagsterInstance:
     """The instance at DAGSTER_HOME (./.dagster_home when unset; created with telemetry off
     when missing), so runs show in the UI."""
     home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
-    if not home.exists():
-        home.mkdir(parents=True)
-        (home / "dagster.yaml").write_text(
-            "telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(home.resolve())
-    return dg.DagsterInstance.get()
+    try:
+        if not home.exists():
+            home.mkdir(parents=True)
+            (home / "dagster.yaml").write_text(
+                "telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+        if not home.is_dir():
+            raise MigrationError(f"DAGSTER_HOME {home} is not a directory")
+        # Dagster writes its SQLite storage there; find out now rather than mid-run.
+        with tempfile.TemporaryFile(dir=home):
+            pass
+        os.environ["DAGSTER_HOME"] = str(home.resolve())
+        return dg.DagsterInstance.get()
+    except MigrationError:
+        raise
+    except OSError as exc:
+        raise MigrationError(f"cannot use DAGSTER_HOME {home}: "
+                             f"{exc.strerror or type(exc).__name__}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise MigrationError(
+            f"{home / 'dagster.yaml'} is not valid YAML{where}: "
+            f"{getattr(exc, 'problem', None) or type(exc).__name__}") from None
+    except Exception as exc:  # noqa: BLE001 - any failure to open the instance is bad input
+        raise MigrationError(
+            f"cannot open the Dagster instance in DAGSTER_HOME {home}: {_instance_problem(exc)}"
+        ) from None
+
+
+def _instance_problem(exc: Exception) -> str:
+    """One line on why Dagster could not open the instance: its messages run to many lines
+    and may quote the configuration (a storage URL, with its password)."""
+    text = str(exc)
+    unset = re.search(r'environment variable "([^"]+)" which is not set', text)
+    if unset:
+        return f"its dagster.yaml reads the environment variable {unset.group(1)}, which is not set"
+    if isinstance(exc, dg.DagsterInvalidConfigError):
+        return "its dagster.yaml does not configure Dagster as it expects (see `dagster instance info`)"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return re.sub(r"://[^\s/]*@", "://***@", first)
 
 
 def _check_failures(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -60,6 +114,14 @@ def _check_failures(result: dg.ExecuteInProcessResult) -> list[str]:
             line += "\n" + meta["offending_users"].value
         lines.append(line)
     return lines
+
+
+def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    return any(event.event_type_value == "STEP_FAILURE"
+               and "DagsterExecutionInterruptedError" in (
+                   event.step_failure_data.error.cls_name if event.step_failure_data.error
+                   else "")
+               for event in result.all_events)
 
 
 def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], int]:
@@ -160,4 +222,6 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
     outcome.failures = _check_failures(result) + step_lines
     if not result.success:
         outcome.exit_code = exit_code
+    if _interrupted(result):
+        outcome.exit_code, outcome.failures = INTERRUPTED, [INTERRUPTED_LINE]
     return outcome

@@ -22,6 +22,9 @@ APPLICATION_NAME = "doctor-migration"
 # sets its own keepalives wins.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
               "keepalives_count": 3}
+# Text always arrives as UTF-8: on a SQL_ASCII database the server would send its bytes
+# unconverted and psycopg would hand them over as bytes, not str.
+CLIENT_DEFAULTS = {**KEEPALIVES, "client_encoding": "UTF8"}
 # How long, after a lost connection, to wait for the server to end the tool's old session.
 SETTLE_SECONDS = 10.0
 
@@ -32,12 +35,27 @@ def load_sql(name: str) -> str:
     return files("doctor_migration").joinpath("sql", f"{name}.sql").read_text()
 
 
-def _password(url: str) -> str | None:
+# The password of a URL as the operator wrote it: up to the last "@" of the part before the
+# query, so that a raw "@" in it (which libpq takes as the end of the password) is covered too.
+_RAW_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^:/@?]*:(.*)@")
+
+
+def _passwords(url: str) -> list[str]:
+    """Every string that is, or may be, the URL's password: libpq's reading and the raw one."""
+    found = []
     try:
-        return conninfo_to_dict(url).get("password")
+        found.append(conninfo_to_dict(url).get("password"))
     except psycopg.ProgrammingError:
-        match = re.search(r"://[^:/@]*:([^@]*)@", url)
-        return match.group(1) if match else None
+        pass
+    raw = _RAW_PASSWORD.match(url.split("?", 1)[0])
+    if raw:
+        found.append(raw.group(1))
+    return sorted({p for p in found if p}, key=len, reverse=True)
+
+
+def _password(url: str) -> str | None:
+    passwords = _passwords(url)
+    return passwords[0] if passwords else None
 
 
 def redact(url: str) -> str:
@@ -45,7 +63,10 @@ def redact(url: str) -> str:
     try:
         params = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
-        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+        params = None
+    if params is None or _raw_at(params):
+        return _RAW_PASSWORD.sub(lambda m: m.group(0).replace(m.group(1), "***"),
+                                 url.split("?", 1)[0])
     if "password" in params:
         params["password"] = "***"
     host = params.get("host", "")
@@ -53,11 +74,17 @@ def redact(url: str) -> str:
     return f"{params.get('user', '')}@{where}/{params.get('dbname', '')}"
 
 
+def _raw_at(params: dict) -> bool:
+    """Whether libpq read part of a password with a raw "@" as the host or the port."""
+    return any("@" in (params.get(k) or "") for k in ("host", "port"))
+
+
 def scrub(message: str, url: str) -> str:
     """The message with the URL, and the URL's password, if any, blotted out."""
     message = message.replace(url, redact(url))
-    password = _password(url)
-    return message.replace(password, "***") if password else message
+    for password in _passwords(url):
+        message = message.replace(password, "***")
+    return message
 
 
 @dataclass(frozen=True)
@@ -171,14 +198,21 @@ def connect(url: str, role: str, **kwargs) -> Iterator[psycopg.Connection]:
     """
     if not url:
         raise MigrationError(f"no URL for the {role} database: set its environment variable")
+    # libpq's complaints quote the URL around the fault, which is often inside the password.
+    invalid = f"the {role} database URL is not valid"
+    encode = "percent-encode any @, :, /, % or ? in its user name or password (@ as %40)"
     try:
         given = conninfo_to_dict(url)
         conninfo = make_conninfo(
             url, application_name=APPLICATION_NAME, connect_timeout=10,
-            **{k: v for k, v in KEEPALIVES.items() if k not in given})
+            **{k: v for k, v in CLIENT_DEFAULTS.items() if k not in given})
     except psycopg.ProgrammingError as exc:
-        raise MigrationError(
-            f"the {role} database URL is not valid: {scrub(str(exc), url)}") from None
+        text = str(exc).strip()
+        reason = text.splitlines()[0].split(": ", 1)[0] if text else ""
+        raise MigrationError(f"{invalid} ({scrub(reason, url) or 'libpq cannot read it'}): "
+                             f"{encode}") from None
+    if _raw_at(given):
+        raise MigrationError(f"{invalid} (it holds more than one @): {encode}")
     try:
         conn = PinnedConnection.connect(conninfo, prepare_threshold=None, **kwargs)
     except psycopg.OperationalError as exc:
@@ -187,9 +221,20 @@ def connect(url: str, role: str, **kwargs) -> Iterator[psycopg.Connection]:
         ) from None
     try:
         yield conn
-    except psycopg.OperationalError as exc:
-        if not conn.broken:
-            raise
-        raise connection_lost(conninfo, url, role, exc, _transactions.get(conn)) from None
+    except psycopg.Error as exc:
+        if isinstance(exc, psycopg.OperationalError) and conn.broken:
+            raise connection_lost(conninfo, url, role, exc, _transactions.get(conn)) from None
+        raise without_row_data(exc, url) from None
     finally:
         conn.close()
+
+
+def without_row_data(exc: psycopg.Error, url: str) -> psycopg.Error:
+    """The same error with PostgreSQL's primary message only: its DETAIL ("Failing row
+    contains (...)", "Key (email)=(...)") quotes row data, which must not reach the operator's
+    screen nor Dagster's event log."""
+    text = str(exc).strip()
+    primary = exc.diag.message_primary or (text.splitlines()[0] if text else type(exc).__name__)
+    clean = type(exc)(scrub(primary, url))
+    clean.sqlstate = exc.sqlstate
+    return clean

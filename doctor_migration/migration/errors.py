@@ -1,5 +1,8 @@
 """Errors the operator sees: one sentence, no traceback, no password."""
 
+import getpass
+import os
+
 
 class MigrationError(Exception):
     """Something stopped the migration; the target was left as it was."""
@@ -16,3 +19,12 @@ class DatabaseBusy(MigrationError):
     def __init__(self, message: str, cause: str = "") -> None:
         super().__init__(message)
         self.cause = cause or message  # the clause naming the blocker, for other sentences
+
+
+def os_user() -> str:
+    """The OS user running the tool, for the ledger; `uid N` when the uid has no passwd entry
+    (a container's arbitrary uid), where getpass.getuser() raises."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"

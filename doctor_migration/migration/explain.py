@@ -31,6 +31,7 @@ def explain_user(source: psycopg.Connection, target: psycopg.Connection | None, 
     """Lines that explain one legacy user's outcome (step 1.1) and its doctors row."""
     source.read_only = True
     with locks.bounded_transaction(source, "source", SOURCE_READ, lock_timeout):
+        source.execute(load_sql("set_source_time_zone"))
         outcomes = fetch_user_outcomes(source, user_id)
         identity = (source.execute(load_sql("select_user_identity"), {"user_id": user_id})
                     .fetchone() if show_pii else None)

@@ -16,7 +16,6 @@ names them.
 
 from __future__ import annotations
 
-import getpass
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +25,7 @@ from psycopg import sql
 
 from doctor_migration.migration import target
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.errors import MigrationError
+from doctor_migration.migration.errors import MigrationError, os_user
 
 SHOWN = 50
 # ledger_format of the runs this version writes (see create_ledger.sql).
@@ -360,7 +359,7 @@ def rollback(conn: psycopg.Connection, run_id: str,
             raise MigrationError(f"{len(wrong)} rows did not return to their state before run "
                                  f"{run_id}; the rollback was undone, nothing was changed")
         conn.execute(load_sql("mark_run_rolled_back"), {
-            **ids, "rolled_back_by": f"{conn.info.user} ({getpass.getuser()})"})
+            **ids, "rolled_back_by": f"{conn.info.user} ({os_user()})"})
     names = [c.name for c in columns]
     return RollbackResult(
         run_id, inserted, updated, deleted, time.perf_counter() - started,

@@ -9,7 +9,6 @@ run ledger with its state before and after, so the run can be rolled back exactl
 
 from __future__ import annotations
 
-import getpass
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,7 +20,7 @@ from psycopg import sql
 from doctor_migration import __version__
 from doctor_migration.migration import ledger, target
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.errors import MigrationError, StopMigration
+from doctor_migration.migration.errors import MigrationError, StopMigration, os_user
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
 from doctor_migration.migration.reconcile import Reconciliation, compare_staged
 from doctor_migration.migration.stage import stage_rows
@@ -148,7 +147,7 @@ def load_doctors(
                 "started_at": datetime.now(timezone.utc),
                 "expected_count": expected_count,
                 "clean_count": len(rows),
-                "os_user": getpass.getuser(),
+                "os_user": os_user(),
                 "tool_version": __version__,
                 "ledger_format": ledger.LEDGER_FORMAT,
             })

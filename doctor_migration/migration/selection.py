@@ -61,6 +61,7 @@ def _snapshot(source: psycopg.Connection, lock_timeout: str) -> Iterator[None]:
     source.read_only = True
     source.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     with locks.bounded_transaction(source, "source", SOURCE_READ, lock_timeout):
+        source.execute(load_sql("set_source_time_zone"))
         yield
 
 
