@@ -94,7 +94,8 @@ def _instance_problem(exc: Exception) -> str:
     if unset:
         return f"its dagster.yaml reads the environment variable {unset.group(1)}, which is not set"
     if isinstance(exc, dg.DagsterInvalidConfigError):
-        return "its dagster.yaml does not configure Dagster as it expects (see `dagster instance info`)"
+        return ("its dagster.yaml does not configure Dagster as it expects "
+                "(see `dagster instance info`)")
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return re.sub(r"://[^\s/]*@", "://***@", first)
 
