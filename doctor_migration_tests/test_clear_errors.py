@@ -19,6 +19,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from doctor_migration.demo.run import READER, TARGET_ROLE, grant_select_only
 from doctor_migration.demo.world import generate_world, write_legacy, write_target
 from doctor_migration.migration.mapping import years_since
 from doctor_migration_tests.helpers import Databases, doctors, make_databases, snapshot
@@ -132,13 +133,15 @@ def _source_database(servers, name: str, create: str) -> Databases:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL(create).format(sql.Identifier(name)))
     world = generate_world(40, seed=11)
-    source_url = source.url(name)
-    with psycopg.connect(source_url) as conn:
+    source_admin_url = source.url(name)
+    with psycopg.connect(source_admin_url) as conn:
         write_legacy(conn, world)
-    target_url = target.create_database(f"target_of_{name}")
-    with psycopg.connect(target_url) as conn:
+    grant_select_only(source_admin_url)
+    target_admin_url = target.create_database(f"target_of_{name}", owner=TARGET_ROLE)
+    with psycopg.connect(target_admin_url) as conn:
         target_world = write_target(conn, world)
-    return Databases(source_url, target_url, world, target_world)
+    return Databases(source.url(name, READER), target.url(f"target_of_{name}", TARGET_ROLE),
+                     world, target_world, source_admin_url, target_admin_url)
 
 
 def test_sql_ascii_source(servers):
@@ -257,12 +260,13 @@ def test_os_user_without_a_passwd_entry(password_server, open_dir):
 
 
 def test_ctrl_c_during_the_load(small_dbs, tmp_path):
-    """SIGINT while the load waits for its lock: one sentence, exit 130, the target as it was."""
+    """SIGINT while the load waits for its lock: one sentence, exit 130, the target as it was.
+    (EXCLUSIVE lets the preflight's and the profile read's ACCESS SHARE through.)"""
     before = snapshot(small_dbs.target_url)
     out = tmp_path / "out"
     with small_dbs.target() as blocker:
         blocker.execute("BEGIN")
-        blocker.execute("LOCK TABLE public.doctors IN ACCESS EXCLUSIVE MODE")
+        blocker.execute("LOCK TABLE public.doctors IN EXCLUSIVE MODE")
         tool = start_cli(["run", "--expected-count", "40"], out)
         try:
             wait_for(lambda: any(s[3] == "Lock" for s in tool_sessions(small_dbs.target_url)),

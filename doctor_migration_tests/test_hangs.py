@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from doctor_migration.demo.run import grant_select_only
+from doctor_migration.demo.run import READER
 from doctor_migration.migration import target
 from doctor_migration.runner import BUSY
 from doctor_migration_tests.helpers import migrate, snapshot
@@ -76,16 +76,13 @@ def test_locked_profiles_stop_the_run_and_the_plan(small_dbs, tmp_path, command)
 
 def test_locked_auth_user_stops_the_source_read(small_dbs, tmp_path):
     """The source's role is a plain reader: it sees who holds the lock, not since when."""
-    grant_select_only(small_dbs.source_url, "hangs_reader")
-    env = dict(os.environ, SOURCE_DATABASE_URL=with_user(small_dbs.source_url, "hangs_reader"))
     before = snapshot(small_dbs.target_url)
-    with held(small_dbs.source_url, "LOCK TABLE auth_user IN ACCESS EXCLUSIVE MODE",
+    with held(small_dbs.source_admin_url, "LOCK TABLE auth_user IN ACCESS EXCLUSIVE MODE",
               "legacy-batch") as pid:
-        code, out = cli(tmp_path, "run", "--expected-count", "40", "--lock-timeout", "1s",
-                        env=env)
+        code, out = cli(tmp_path, "run", "--expected-count", "40", "--lock-timeout", "1s")
     assert code == BUSY, out
     line(r"error at clean_doctors: the source's auth_user stayed locked for 1s by pid "
-         rf"{pid} \(user postgres, application legacy-batch, since a time role hangs_reader "
+         rf"{pid} \(user postgres, application legacy-batch, since a time role {READER} "
          r"may not see\); nothing was changed: let that session finish \(or end it\), then "
          r"run again", out)
     assert snapshot(small_dbs.target_url) == before

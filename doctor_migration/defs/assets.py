@@ -27,7 +27,7 @@ def profile_coverage(config: LockConfig, target: PostgresResource) -> dg.Output[
     """Phase 1 of the plan: the doctor profiles the profile migration left in the target,
     after a preflight of every grant, column and policy the run will need there."""
     with target.connect() as conn:
-        preflight.check_target(conn)
+        preflight.check_target(conn, config.lock_timeout)
         profiles = selection.fetch_doctor_profiles(conn, config.lock_timeout)
     per_id = profiles["legacy_user_id"].value_counts()
     several = sorted(int(i) for i in per_id[per_id > 1].index)
@@ -44,7 +44,7 @@ def clean_doctors(config: SelectionConfig, source: PostgresResource,
                   profile_coverage: pd.DataFrame):
     """Step 1.1 of the plan on the source, joined with each doctor's profile; gated by step 1.3."""
     with source.connect() as conn:
-        preflight.check_source(conn)
+        preflight.check_source(conn, config.lock_timeout)
         clean, outcomes = selection.read_source(conn, config.lock_timeout)
     joined = selection.attach_profiles(clean, profile_coverage)
     tally = accounting.account(outcomes, clean)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import psycopg
 
+from doctor_migration.migration import locks
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
 from doctor_migration.migration.ledger import ledger_problem
@@ -103,6 +104,8 @@ SUPABASE_BYPASS = "a role with BYPASSRLS (on Supabase: postgres)"
 
 # Privileges the load and the rollback use, per table.
 TARGET_TABLES = {"public.doctors": "SELECT,INSERT,UPDATE,DELETE", "public.profiles": "SELECT"}
+# The locks the preflight's catalog reads may take (pg_get_expr opens a policy's table).
+TARGET_CATALOG_LOCKS = dict.fromkeys(TARGET_TABLES, "AccessShareLock")
 LEDGER_TABLES = {"doctor_migration.runs": "SELECT,INSERT,UPDATE",
                  "doctor_migration.row_changes": "SELECT,INSERT,UPDATE"}
 
@@ -114,6 +117,7 @@ SOURCE_COLUMNS: dict[str, list[str]] = {
     "dispatch_office_doctors": ["user_id"],
     "dispatch_patient": ["doctor_id", "archived"],
 }
+SOURCE_CATALOG_LOCKS = dict.fromkeys(SOURCE_COLUMNS, "AccessShareLock")
 
 
 @dataclass(frozen=True)
@@ -268,12 +272,13 @@ def _raise(where: str, problems: list[str]) -> None:
                              + "; ".join(dict.fromkeys(problems)))
 
 
-def check_target(conn: psycopg.Connection) -> None:
+def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
     """Raise MigrationError naming every grant, table, column or policy the run would lack on
     the target: doctors and profiles readable (and doctors writable) by this role, with no row
     hidden by row level security; the columns the mapping writes, of a type that holds them;
     the run ledger creatable or usable; temporary tables allowed. Only reads the catalog."""
-    with conn.transaction():
+    # Deparsing a policy opens its table: a lock on it must not hang the preflight.
+    with locks.bounded_transaction(conn, "target", TARGET_CATALOG_LOCKS, lock_timeout):
         role = _role(conn)
         foreign_ledger = ledger_problem(conn)
         needed = dict(TARGET_TABLES, **(LEDGER_TABLES if role.ledger_exists else {}))
@@ -311,11 +316,11 @@ def check_target(conn: psycopg.Connection) -> None:
     _raise("target", problems)
 
 
-def check_source(conn: psycopg.Connection) -> None:
+def check_source(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
     """Raise MigrationError naming every table, column or grant step 1.1 would lack on the
     source: auth_user, dispatch_usersetting, dispatch_office_doctors and dispatch_patient, with
     the columns the plan's query reads, readable by this role. Only reads the catalog."""
-    with conn.transaction():
+    with locks.bounded_transaction(conn, "source", SOURCE_CATALOG_LOCKS, lock_timeout):
         role = _role(conn)
         tables = _tables(conn, {name: "SELECT" for name in SOURCE_COLUMNS})
         problems = []
