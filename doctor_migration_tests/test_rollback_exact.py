@@ -252,3 +252,23 @@ def test_a_run_recorded_by_the_previous_version_is_rolled_back_exactly(small_dbs
                             "ORDER BY started_at").fetchall() == [("v1", 1), (run.run_id, 2)]
     assert roll_back(run.run_id, progress=False).success
     assert image(small_dbs.target_url) == before
+
+
+def test_the_trigger_probe_never_writes_a_native_doctor(small_dbs):
+    """The probe that learns what triggers rewrite writes (and rolls back) migrated rows only:
+    a trigger with a side effect no rollback undoes (nextval) sees no native doctor written."""
+    with small_dbs.target() as conn:
+        conn.execute("CREATE SEQUENCE public.native_writes")
+        conn.execute(
+            "CREATE FUNCTION public.count_native_writes() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM nextval('public.native_writes'); "
+            "RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END; END $$")
+        conn.execute("CREATE TRIGGER count_native_writes BEFORE UPDATE OR DELETE ON "
+                     "public.doctors FOR EACH ROW WHEN (OLD.legacy_user_id IS NULL) "
+                     "EXECUTE FUNCTION public.count_native_writes()")
+    first = migrate(40)  # no migrated row yet: nothing to probe
+    assert first.success, first.failures
+    assert migrate(40, dry_run=True).success  # probes a migrated row
+    assert roll_back(first.run_id, progress=False).success  # probes a row of the run
+    with small_dbs.target() as conn:
+        assert conn.execute("SELECT is_called FROM public.native_writes").fetchone() == (False,)
