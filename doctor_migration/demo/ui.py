@@ -43,6 +43,15 @@ class RunningUI:
     process: subprocess.Popen
 
 
+def write_instance_config(dagster_home: Path) -> None:
+    """Telemetry and the welcome dialog off, unless dagster_home already has a dagster.yaml:
+    written before the first run, so neither Dagster's telemetry notice nor the dialog shows."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE)
+
+
 def workspace_file(dagster_home: Path) -> Path:
     """The repository's workspace.yaml, or an equivalent one written into dagster_home."""
     if REPO_WORKSPACE.is_file() and "doctor_migration.definitions" in REPO_WORKSPACE.read_text():
@@ -58,9 +67,7 @@ def ui_process(dagster_home: Path, env: dict[str, str], host: str = "127.0.0.1",
     """Start the UI (with the daemon, or the webserver alone), yield it once it answers; on
     exit, end its whole process group."""
     dagster_home = Path(dagster_home).resolve()
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    if not (dagster_home / "dagster.yaml").exists():
-        (dagster_home / "dagster.yaml").write_text(INSTANCE)
+    write_instance_config(dagster_home)
     workspace = workspace_file(dagster_home)
     program = ["dagster", "dev"] if daemon else ["dagster_webserver"]
     command = [sys.executable, "-m", *program, "-w", str(workspace), "-h", host, "-p", str(port)]
