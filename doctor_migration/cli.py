@@ -235,8 +235,16 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from doctor_migration.demo.run import demo_environment
+    from pathlib import Path
 
+    from doctor_migration.demo.run import demo_environment
+    from doctor_migration.demo.ui import serve_ui, write_instance_config
+
+    home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
+    try:
+        write_instance_config(home)
+    except OSError:
+        pass  # the run's instance() says what is wrong with DAGSTER_HOME
     with demo_environment(args.doctors) as env:
         os.environ.update(env)
         print(f"Demo world: {args.doctors} clean doctors among traps, in embedded PostgreSQL.")
@@ -244,10 +252,9 @@ def _demo(args: argparse.Namespace) -> int:
                         dry_run=False)
         if not args.ui:
             return code
-        from pathlib import Path
-
-        from doctor_migration.demo.ui import serve_ui
-
+        # Local connections to the embedded servers are trusted: these URLs hold no password.
+        print(f"\nLegacy source (SELECT-only role):  psql '{env['SOURCE_DATABASE_URL']}'")
+        print(f"Supabase target (role postgres):   psql '{env['SUPABASE_DATABASE_URL']}'")
         # The databases live only inside this block: serve until Ctrl-C, then stop them.
         return serve_ui(Path(os.environ["DAGSTER_HOME"]), env, host="127.0.0.1", port=args.port)
 

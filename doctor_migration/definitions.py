@@ -2,13 +2,15 @@
 
 import dagster as dg
 
-from doctor_migration.defs import assets, checks, jobs, schedules, sensors
+from doctor_migration.defs import assets, checks, jobs, schedules, sensors, sources
 from doctor_migration.defs.loggers import progress_logger
 from doctor_migration.defs.resources import legacy_source, supabase_target
 from doctor_migration.defs.rollback import rollback_doctor_migration
 
 defs = dg.Definitions(
     assets=[
+        *sources.LEGACY_TABLES,
+        sources.profiles,
         assets.profile_coverage,
         assets.clean_doctors,
         assets.doctor_rows,
@@ -29,4 +31,7 @@ defs = dg.Definitions(
         "io_manager": dg.FilesystemIOManager(),
     },
     loggers={"console": dg.colored_console_logger, "progress": progress_logger},
+    # "Materialize all" and any asset launched from the UI run in one process, as the jobs do:
+    # the default multiprocess executor starts a process per step, seconds each.
+    executor=dg.in_process_executor,
 )

@@ -14,16 +14,18 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from doctor_migration.migration.errors import MigrationError
+from doctor_migration.defs.failures import ERROR_CLASS, FAILED_CHECKS
+from doctor_migration.migration.errors import DatabaseBusy, MigrationError, StopMigration
+from doctor_migration.migration.ledger import RollbackRefused
 
 # Exit codes of the command line.
 OK, STOPPED, BAD_INPUT = 0, 1, 2
 # sysexits EX_TEMPFAIL: another session is in the way; nothing was changed, try again later.
 BUSY = 75
-# Errors that are the plan's stop conditions or a refusal, not bad input.
-REFUSALS = {"StopMigration", "RollbackRefused"}
-# Errors that say another session is in the way: busy, try again.
-BUSY_ERRORS = {"DatabaseBusy"}
+# The exit code for the class of error a step failed with (its Failure's error_class): a stop
+# condition of the plan or a refusal, another session in the way, or bad input.
+EXIT_CODES = {StopMigration.__name__: STOPPED, RollbackRefused.__name__: STOPPED,
+              DatabaseBusy.__name__: BUSY, MigrationError.__name__: BAD_INPUT}
 # Ctrl-C, as shells report a death by SIGINT.
 INTERRUPTED = 130
 INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
@@ -125,54 +127,50 @@ def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
                for event in result.all_events)
 
 
+def _unexpected_error(error) -> str | None:
+    """The message of an error no Failure describes (a bug, a crash), without Dagster's
+    wrappers around it."""
+    while (error is not None and error.cause is not None
+           and error.cls_name.startswith("Dagster")):
+        error = error.cause
+    if error is None:
+        return None
+    message = error.message.strip()
+    if ": " in message and error.cls_name in message.split(": ", 1)[0]:
+        message = message.split(": ", 1)[1]
+    return message
+
+
 def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], int]:
-    """One line per failed step, with the migration's own message; and the exit code they
+    """One line per failed step, with the migration's own sentence; and the exit code they
     call for: BUSY when another session was in the way, BAD_INPUT for an error of input or
-    environment, else STOPPED (a stop condition of the plan)."""
-    lines, bad_input, busy = [], False, False
+    environment, else STOPPED (a stop condition of the plan, a refusal)."""
+    lines, codes = [], set()
     for event in result.all_events:
         if event.event_type_value != "STEP_FAILURE":
             continue
-        error = event.step_failure_data.error
-        while (error is not None and error.cause is not None
-               and error.cls_name.startswith("Dagster")):
-            error = error.cause
-        if error is None:
+        failure = event.step_failure_data.user_failure_data
+        error_class = failure.metadata.get(ERROR_CLASS) if failure else None
+        if error_class is None:
+            message = _unexpected_error(event.step_failure_data.error)
+            if message is not None:
+                lines.append(f"error at {event.step_key}: {message}")
             continue
-        if error.cls_name == "DagsterAssetCheckFailedError":
+        code = EXIT_CODES.get(error_class.value, BAD_INPUT)
+        codes.add(code)
+        if FAILED_CHECKS in failure.metadata:
             continue  # told by the check lines
-        message = error.message.strip()
-        if ": " in message and error.cls_name in message.split(": ", 1)[0]:
-            message = message.split(": ", 1)[1]
-        if error.cls_name in REFUSALS:
-            lines.append(f"stopped at {event.step_key}: {message}")
-        elif error.cls_name in BUSY_ERRORS:
-            busy = True
-            lines.append(f"error at {event.step_key}: {message}")
-        else:
-            bad_input = bad_input or error.cls_name == "MigrationError"
-            lines.append(f"error at {event.step_key}: {message}")
-    return lines, BUSY if busy else BAD_INPUT if bad_input else STOPPED
-
-
-def migration_run_config(expected_count: int = 399, dry_run: bool = False,
-                         lock_timeout: str = "30s", create_indexes: bool = False) -> dg.RunConfig:
-    """Run config of migrate_doctors / plan_doctor_migration."""
-    from doctor_migration.defs.config import LoadConfig, LockConfig, SelectionConfig
-
-    return dg.RunConfig(ops={
-        "profile_coverage": LockConfig(lock_timeout=lock_timeout),
-        "clean_doctors": SelectionConfig(expected_count=expected_count,
-                                         lock_timeout=lock_timeout),
-        "loaded_doctors": LoadConfig(dry_run=dry_run, lock_timeout=lock_timeout,
-                                     create_indexes=create_indexes),
-    })
+        verb = "stopped" if code == STOPPED else "error"
+        lines.append(f"{verb} at {event.step_key}: {failure.description}")
+    return lines, BUSY if BUSY in codes else BAD_INPUT if BAD_INPUT in codes else STOPPED
 
 
 def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: str = "30s",
             create_indexes: bool = False, run_id: str | None = None,
             progress: bool = True) -> RunOutcome:
     """A migration run (or with dry_run, a plan) in the DAGSTER_HOME instance."""
+    from doctor_migration.defs.config import migration_run_config
+
     job = "plan_doctor_migration" if dry_run else "migrate_doctors"
     return launch(job, migration_run_config(expected_count, dry_run, lock_timeout, create_indexes),
                   run_id=run_id, progress=progress)

@@ -38,6 +38,7 @@ def test_a_migration_run_is_recorded_in_postgresql(small_dbs, postgres_home):
     with dg.DagsterInstance.get() as instance:
         assert instance.get_run_by_id(outcome.run_id).is_success
         assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
         assert not instance.telemetry_enabled
 

@@ -162,3 +162,45 @@ def test_killed_rollback_leaves_the_table_as_it_was(small_dbs, tmp_path):
         assert left == 0
     assert snapshot(small_dbs.target_url) == before
     assert roll_back(run.run_id, progress=False).success
+
+
+def rollback_job_with_its_defaults():
+    """rollback_doctor_migration as its launchpad opens: run_id empty."""
+    import dagster as dg
+
+    from doctor_migration.runner import launch
+
+    outcome = launch("rollback_doctor_migration", dg.RunConfig(), progress=False)
+    messages = [entry.user_message for entry in dg.DagsterInstance.get().all_logs(outcome.run_id)]
+    return outcome, messages
+
+
+def test_rollback_job_without_a_run_id_undoes_the_newest_applied_run(small_dbs):
+    before = state(small_dbs.target_url)
+    first = migrate(40)
+    after_first = state(small_dbs.target_url)
+    gone = lone_clean_ids(small_dbs.world)[0]
+    with small_dbs.source() as conn:
+        conn.execute("UPDATE auth_user SET is_active = false WHERE id = %s", (gone,))
+    second = migrate(39)
+    assert second.success, second.failures
+    # The report's Ledger section names both ways to undo a run.
+    assert f"Undo exactly with `doctor-migration rollback {second.run_id}`, or in the Dagster " \
+        f"UI by launching the job `rollback_doctor_migration` with `run_id: {second.run_id}`" \
+        in second.report
+
+    undo, messages = rollback_job_with_its_defaults()
+    assert undo.success, undo.failures
+    assert (f"no run_id given: rolling back the newest applied run, {second.run_id}"
+            in messages)
+    assert state(small_dbs.target_url) == after_first
+    undo, messages = rollback_job_with_its_defaults()
+    assert undo.success, undo.failures
+    assert f"no run_id given: rolling back the newest applied run, {first.run_id}" in messages
+    assert state(small_dbs.target_url) == before
+
+    refused, _ = rollback_job_with_its_defaults()
+    assert refused.exit_code == 1
+    assert refused.failures == ["stopped at rollback_run: there is no run to roll back: the "
+                                "ledger has no applied run"]
+    assert state(small_dbs.target_url) == before

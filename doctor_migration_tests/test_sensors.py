@@ -99,3 +99,32 @@ def test_sensor_and_schedule_are_registered_and_off_by_default():
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
     schedule = defs.resolve_schedule_def("plan_doctor_migration_daily")
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
+def test_every_tick_observes_the_profiles(small_dbs, evaluate):
+    """Each evaluation, skipped or not, records how far the profile migration is, as an
+    observation of the external asset `profiles`: numbers the asset catalog plots."""
+    profiles = len(small_dbs.target_world.profile_ids)
+    missing = small_dbs.world.clean_ids[:3]
+    with small_dbs.target() as conn:
+        conn.execute("DELETE FROM public.profiles WHERE legacy_user_id = ANY(%s)", (missing,))
+    waiting = evaluate(None)
+    [observation] = waiting.asset_events
+    assert observation.asset_key == dg.AssetKey("profiles")
+    assert observation.description == ("37 of 40 clean doctors have exactly one doctor "
+                                       "profile; 3 have none, 0 have more than one")
+    assert {k: v.value for k, v in observation.metadata.items()} == {
+        "doctor_profiles": profiles - 3, "clean_doctors": 40, "clean_doctors_covered": 37,
+        "complete": False}
+
+
+
+def test_the_tick_that_starts_the_migration_observes_the_profiles_too(small_dbs, evaluate,
+                                                                       monkeypatch):
+    monkeypatch.setenv(QUIET_SECONDS_ENV, "0")
+    tick = evaluate(None)
+    assert len(tick.run_requests) == 1
+    [observation] = tick.asset_events
+    assert {k: v.value for k, v in observation.metadata.items()} == {
+        "doctor_profiles": len(small_dbs.target_world.profile_ids), "clean_doctors": 40,
+        "clean_doctors_covered": 40, "complete": True}

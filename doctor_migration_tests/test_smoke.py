@@ -8,7 +8,7 @@ from doctor_migration_tests.helpers import doctors, migrate
 
 def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
-    assert {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()} == {
+    assert {k.to_user_string() for k in defs.resolve_asset_graph().materializable_asset_keys} == {
         "profile_coverage", "clean_doctors", "doctor_rows", "loaded_doctors", "validation_report"}
 
 

@@ -85,3 +85,47 @@ def test_ctrl_c_stops_webserver_daemon_and_code_server(dagster_home):
             serve.kill()
     print(f"UI answered after {up:.1f} s")
 
+
+
+def test_demo_ui_configures_the_instance_first_and_says_how_to_reach_everything(tmp_path):
+    """`demo --ui` in a DAGSTER_HOME that exists but holds no dagster.yaml: no telemetry notice
+    (the instance config is written before the first run), and it prints a URL for each
+    database (no password) that reaches it, then the UI's."""
+    import psycopg
+
+    home = tmp_path / "fresh_home"
+    home.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SOURCE_DATABASE_URL", "SUPABASE_DATABASE_URL")}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "doctor_migration.cli", "demo", "--ui", "--doctors", "40",
+         "--port", str(port)],
+        env={**env, "DAGSTER_HOME": str(home)}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        while not (lines and lines[-1].startswith("Dagster UI:")):
+            line = demo.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        text = "".join(lines)
+        assert "Telemetry" not in text and "Welcome to Dagster" not in text, text
+        assert "telemetry:\n  enabled: false" in (home / "dagster.yaml").read_text()
+        assert lines[-1].startswith(f"Dagster UI: http://127.0.0.1:{port}")
+        urls = {}
+        for name in ("Legacy source (SELECT-only role)", "Supabase target (role postgres)"):
+            [line] = [x for x in lines if x.startswith(name + ":")]
+            urls[name] = line.split("psql '", 1)[1].rstrip().rstrip("'")
+            assert ":@" not in urls[name] and "password" not in urls[name]
+        with psycopg.connect(urls["Legacy source (SELECT-only role)"]) as conn:
+            assert conn.execute("SELECT count(*) FROM auth_user").fetchone()[0] > 40
+        with psycopg.connect(urls["Supabase target (role postgres)"]) as conn:
+            assert conn.execute("SELECT count(*) FROM public.doctors "
+                                "WHERE legacy_user_id IS NOT NULL").fetchone()[0] == 40
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=60) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()

@@ -7,7 +7,9 @@ import dagster as dg
 import pandas as pd
 
 from doctor_migration.defs.checks import CLEAN_DOCTOR_CHECKS, SHOWN, gate_check_result
+from doctor_migration.defs import sources
 from doctor_migration.defs.config import LoadConfig, LockConfig, SelectionConfig
+from doctor_migration.defs.failures import fails_with_reason
 from doctor_migration.defs.resources import PostgresResource
 from doctor_migration.migration import accounting, locks, preflight, selection, timings
 from doctor_migration.migration.gates import evaluate_gates
@@ -22,7 +24,8 @@ PII_COLUMNS = ["first_name", "last_name", "email", "username",
                "profile_first_name", "profile_last_name", "profile_email"]
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"})
+@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[sources.profiles])
+@fails_with_reason
 def profile_coverage(config: LockConfig, target: PostgresResource) -> dg.Output[pd.DataFrame]:
     """Phase 1 of the plan: the doctor profiles the profile migration left in the target,
     after a preflight of every grant, column and policy the run will need there."""
@@ -39,7 +42,9 @@ def profile_coverage(config: LockConfig, target: PostgresResource) -> dg.Output[
     })
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"}, check_specs=CLEAN_DOCTOR_CHECKS)
+@dg.asset(group_name=GROUP, kinds={"postgres"}, check_specs=CLEAN_DOCTOR_CHECKS,
+          deps=sources.LEGACY_TABLES)
+@fails_with_reason
 def clean_doctors(config: SelectionConfig, source: PostgresResource,
                   profile_coverage: pd.DataFrame):
     """Step 1.1 of the plan on the source, joined with each doctor's profile; gated by step 1.3."""
@@ -65,6 +70,7 @@ def clean_doctors(config: SelectionConfig, source: PostgresResource,
 
 
 @dg.asset(group_name=GROUP, kinds={"pandas"})
+@fails_with_reason
 def doctor_rows(clean_doctors: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     """Steps 2.2 and 2.3: one doctors row per clean doctor, with its migration metadata."""
     rows = build_doctor_rows(clean_doctors, datetime.now(timezone.utc).date())
@@ -77,6 +83,7 @@ def doctor_rows(clean_doctors: pd.DataFrame) -> dg.Output[pd.DataFrame]:
 
 
 @dg.asset(group_name=GROUP, kinds={"postgres"})
+@fails_with_reason
 def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
                    target: PostgresResource, doctor_rows: pd.DataFrame) -> dg.Output[LoadResult]:
     """Steps 2.2-3.4 in one target transaction: insert, update in place, delete the no longer
@@ -137,6 +144,7 @@ def _run_materialization(instance: dg.DagsterInstance, run_id: str, asset: str) 
 
 
 @dg.asset(group_name=GROUP, kinds={"markdown"}, deps=[clean_doctors])
+@fails_with_reason
 def validation_report(context: dg.AssetExecutionContext,
                       loaded_doctors: LoadResult) -> dg.MaterializeResult:
     """The document for the operator: counts, the accounting of every source user, every

@@ -4,6 +4,7 @@ before anything is written."""
 import dagster as dg
 import pandas as pd
 
+from doctor_migration.defs.failures import fails_with_reason
 from doctor_migration.defs.resources import PostgresResource
 from doctor_migration.migration import reconcile, timings
 from doctor_migration.migration.gates import GateResult
@@ -67,11 +68,11 @@ RECONCILIATION_CHECKS = [
 # Step 4: measured, warned about, never blocking (WARN severity).
 TIMING_CHECKS = [
     dg.AssetCheckSpec(
-        "profile_join_under_100ms", asset="loaded_doctors", blocking=True,
+        "profile_join_under_100ms", asset="loaded_doctors",
         description="Step 4.1: the doctors-profiles join runs under 100 ms (warning only).",
     ),
     dg.AssetCheckSpec(
-        "legacy_id_lookup_under_10ms", asset="loaded_doctors", blocking=True,
+        "legacy_id_lookup_under_10ms", asset="loaded_doctors",
         description="Step 4.2: a lookup by legacy_user_id runs under 10 ms (warning only).",
     ),
 ]
@@ -93,18 +94,20 @@ def gate_check_result(gate: GateResult) -> dg.AssetCheckResult:
         metadata["offending_users"] = dg.MetadataValue.md(
             f"| legacy user id | problem |\n|---|---|\n{rows}")
     return dg.AssetCheckResult(
-        asset_key="clean_doctors", check_name=gate.name, passed=gate.passed, metadata=metadata)
+        asset_key="clean_doctors", check_name=gate.name, passed=gate.passed, metadata=metadata,
+        description=gate.summary)
 
 
 def validation_check_result(v: ValidationResult, dry_run: bool) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        asset_key="loaded_doctors", check_name=v.name, passed=v.passed,
+        asset_key="loaded_doctors", check_name=v.name, passed=v.passed, description=v.summary,
         metadata={"step": v.step, "summary": v.summary, "dry_run": dry_run, **v.values,
                   "offending_legacy_ids": dg.MetadataValue.json(v.offenders[:SHOWN])},
     )
 
 
 @dg.multi_asset_check(specs=LOADED_DOCTOR_CHECKS)
+@fails_with_reason
 def loaded_doctors_pass_validation(loaded_doctors: LoadResult, target: PostgresResource):
     """Steps 3.1-3.4 on the committed target (a dry run reports its rolled-back state)."""
     if loaded_doctors.dry_run:
@@ -117,6 +120,7 @@ def loaded_doctors_pass_validation(loaded_doctors: LoadResult, target: PostgresR
 
 
 @dg.multi_asset_check(specs=RECONCILIATION_CHECKS)
+@fails_with_reason
 def loaded_doctors_reconcile(loaded_doctors: LoadResult, doctor_rows: pd.DataFrame,
                              target: PostgresResource):
     """Read every migrated row back and compare it with the mapping; compare native doctors.
@@ -132,7 +136,7 @@ def loaded_doctors_reconcile(loaded_doctors: LoadResult, doctor_rows: pd.DataFra
     rows = [[uid, ", ".join(result.mismatches[uid])] for uid in shown]
     yield dg.AssetCheckResult(
         asset_key="loaded_doctors", check_name="migrated_rows_match_mapping",
-        passed=result.passed, metadata={
+        passed=result.passed, description=summary, metadata={
             "summary": summary, "compared": result.compared,
             "mismatching": len(result.mismatches),
             "missing_legacy_ids": dg.MetadataValue.json(result.missing[:SHOWN]),
@@ -142,17 +146,19 @@ def loaded_doctors_reconcile(loaded_doctors: LoadResult, doctor_rows: pd.DataFra
         })
     before, after = loaded_doctors.native_before, loaded_doctors.native_after
     untouched = before == after
+    native_summary = (f"{after[0] if after else 0} native doctors, "
+                      + ("every column as before the run" if untouched
+                         else f"changed during the run (before: {before}, after: {after})"))
     yield dg.AssetCheckResult(
         asset_key="loaded_doctors", check_name="native_doctors_untouched", passed=untouched,
-        metadata={
-            "summary": (f"{after[0] if after else 0} native doctors, "
-                        + ("every column as before the run" if untouched
-                           else f"changed during the run (before: {before}, after: {after})")),
+        description=native_summary, metadata={
+            "summary": native_summary,
             "native_doctors": after[0] if after else 0,
         })
 
 
 @dg.multi_asset_check(specs=TIMING_CHECKS)
+@fails_with_reason
 def loaded_doctors_meet_plan_timings(loaded_doctors: LoadResult, target: PostgresResource):
     """Steps 4.1 and 4.2 with EXPLAIN ANALYZE; slower than the plan's thresholds is a warning."""
     lookup_id = loaded_doctors.legacy_ids[0] if loaded_doctors.legacy_ids else None
@@ -163,7 +169,8 @@ def loaded_doctors_meet_plan_timings(loaded_doctors: LoadResult, target: Postgre
         t = measured.get(spec.name)
         if t is None:
             yield dg.AssetCheckResult(check_name=spec.name, asset_key="loaded_doctors",
-                                      passed=True, metadata={"summary": "no migrated doctor"})
+                                      passed=True, description="no migrated doctor",
+                                      metadata={"summary": "no migrated doctor"})
             continue
         metadata = {
             "summary": f"{t.total_ms:.2f} ms (threshold {t.threshold_ms:.0f} ms), "
@@ -180,4 +187,5 @@ def loaded_doctors_meet_plan_timings(loaded_doctors: LoadResult, target: Postgre
                 metadata["recommendation"] = timings.INDEX_ADVICE
         yield dg.AssetCheckResult(
             check_name=spec.name, asset_key="loaded_doctors", passed=t.passed,
-            severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
+            severity=dg.AssetCheckSeverity.WARN, description=metadata["summary"],
+            metadata=metadata)

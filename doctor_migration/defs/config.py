@@ -38,3 +38,16 @@ class LoadConfig(LockConfig):
         description="Before the load, CREATE INDEX CONCURRENTLY on doctors(legacy_user_id) if "
                     "no index serves legacy id lookups (plan step 4.2). Off: only recommended.",
     )
+
+
+def migration_run_config(expected_count: int = 399, dry_run: bool = False,
+                         lock_timeout: str = "30s", create_indexes: bool = False) -> dg.RunConfig:
+    """Run config of migrate_doctors / plan_doctor_migration; with no arguments, every
+    parameter at its default (what their launchpads open with)."""
+    return dg.RunConfig(ops={
+        "profile_coverage": LockConfig(lock_timeout=lock_timeout),
+        "clean_doctors": SelectionConfig(expected_count=expected_count,
+                                         lock_timeout=lock_timeout),
+        "loaded_doctors": LoadConfig(dry_run=dry_run, lock_timeout=lock_timeout,
+                                     create_indexes=create_indexes),
+    })

@@ -1,11 +1,13 @@
 """Jobs an operator launches from the UI or the CLI. All run in process: a subprocess per
-step would cost seconds of Dagster start-up each."""
+step would cost seconds of Dagster start-up each (the code location's default executor, which
+"Materialize all" uses, is in process too). Their launchpads open with every parameter at its
+default."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from doctor_migration.defs.config import LoadConfig
+from doctor_migration.defs.config import migration_run_config
 
 MIGRATION = dg.AssetSelection.groups("doctor_migration")
 
@@ -13,6 +15,7 @@ migrate_doctors = dg.define_asset_job(
     "migrate_doctors",
     selection=MIGRATION,
     description="Migrate the clean doctors: gates, one-transaction load, validation, report.",
+    config=migration_run_config(),
     executor_def=dg.in_process_executor,
 )
 
@@ -20,6 +23,6 @@ plan_doctor_migration = dg.define_asset_job(
     "plan_doctor_migration",
     selection=MIGRATION,
     description="Dry run: every gate and the whole load, rolled back; reports what a run would do.",
-    config=dg.RunConfig(ops={"loaded_doctors": LoadConfig(dry_run=True)}),
+    config=migration_run_config(dry_run=True),
     executor_def=dg.in_process_executor,
 )

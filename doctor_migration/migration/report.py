@@ -40,6 +40,7 @@ def build_report(result: LoadResult, *, accounting: list[list[object]] | None = 
         "ledger": None if result.dry_run else {
             "schema": "doctor_migration", "run_id": result.run_id,
             "rollback": f"doctor-migration rollback {result.run_id}",
+            "rollback_job": "rollback_doctor_migration",
         },
         "rollback_cannot_restore": result.rollback_cannot_restore,
         "load_seconds": round(result.seconds, 3),
@@ -105,7 +106,10 @@ def render_markdown(report: dict) -> str:
         parts.append(
             f"Recorded in `doctor_migration.runs` as `{report['run_id']}`, with every written "
             "row's state before and after in `doctor_migration.row_changes`. Undo exactly with "
-            f"`{report['ledger']['rollback']}`."
+            f"`{report['ledger']['rollback']}`, or in the Dagster UI by launching the job "
+            f"`{report['ledger'].get('rollback_job', 'rollback_doctor_migration')}` with "
+            f"`run_id: {report['run_id']}` (left empty, it undoes the newest run not rolled "
+            "back yet)."
         )
     if report.get("rollback_cannot_restore"):
         parts.append("A rollback of this run cannot restore the columns the target's own "
