@@ -26,7 +26,6 @@ defs = dg.Definitions(
     resources={
         "source": legacy_source(),
         "target": supabase_target(),
-        "io_manager": dg.FilesystemIOManager(),
     },
     loggers={"console": dg.colored_console_logger, "progress": progress_logger},
 )
