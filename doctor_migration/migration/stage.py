@@ -161,6 +161,7 @@ def start(conn: psycopg.Connection, stage_id: str, command: str,
                          {"run_ids": [*gone, stage_id]})
         conn.execute(load_sql("insert_stage"), params)
         conn.execute(load_sql("insert_profile_coverage"), {"run_id": stage_id})
+        analyze(conn, "profile_coverage")
 
 
 def profile_coverage_summary(conn: psycopg.Connection, stage_id: str) -> tuple[int, int, list]:
@@ -225,6 +226,8 @@ def _pipe(src: psycopg.Connection, tgt: psycopg.Connection, stage_id: str, comma
                 block = bytearray()
         if block:
             into.write(block)
+    with transaction(tgt, stage_id, command, timeouts):
+        analyze(tgt, name)
 
 
 @contextmanager
@@ -277,17 +280,18 @@ def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
             raise accounting.exception()
 
 
-def count(conn: psycopg.Connection, stage_id: str, name: str) -> int:
-    """Rows of this command in the stage table `name`."""
-    return conn.execute(sql.SQL(load_sql("count_stage_rows")).format(table=table(name)),
-                        {"run_id": stage_id}).fetchone()[0]
+def analyze(conn: psycopg.Connection, name: str) -> None:
+    """Statistics for the stage table `name`, just filled."""
+    conn.execute(sql.SQL(load_sql("analyze_stage_table")).format(table=table(name)))
 
 
 def map_doctor_rows(conn: psycopg.Connection, stage_id: str) -> int:
     """Steps 2.2 and 2.3 in SQL: doctor_rows from clean_doctors and profile_coverage."""
     conn.execute(sql.SQL(load_sql("delete_stage_rows")).format(table=table("doctor_rows")),
                  {"run_ids": [stage_id]})
-    return conn.execute(load_sql("insert_doctor_rows"), {"run_id": stage_id}).rowcount
+    rows = conn.execute(load_sql("insert_doctor_rows"), {"run_id": stage_id}).rowcount
+    analyze(conn, "doctor_rows")
+    return rows
 
 
 def stage_doctor_rows(conn: psycopg.Connection, stage_id: str) -> None:
