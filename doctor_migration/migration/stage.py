@@ -276,8 +276,7 @@ def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
                 # The exported snapshot lives as long as this transaction: keep it until the
                 # accounting's connection has imported it (or failed).
                 imported.wait()
-        if isinstance(accounting.exception(), BaseException):
-            raise accounting.exception()
+        accounting.result()  # the accounting's own error, if it failed
 
 
 def analyze(conn: psycopg.Connection, name: str) -> None:
