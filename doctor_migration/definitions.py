@@ -28,7 +28,6 @@ defs = dg.Definitions(
     resources={
         "source": legacy_source(),
         "target": supabase_target(),
-        "io_manager": dg.FilesystemIOManager(),
     },
     loggers={"console": dg.colored_console_logger, "progress": progress_logger},
     # "Materialize all" and any asset launched from the UI run in one process, as the jobs do:

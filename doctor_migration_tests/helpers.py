@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
 
 import psycopg
 
@@ -90,3 +91,21 @@ def lone_clean_ids(world: LegacyWorld) -> list[int]:
         return u.email.strip().lower() if u.email else f"{u.first_name}_{u.last_name}".lower()
     keys = [key(u) for u in world.users]
     return [u.id for u in world.users if u.kind == "clean" and keys.count(key(u)) == 1]
+
+
+def _full_years(earlier: datetime, later: datetime) -> int:
+    years = later.year - earlier.year
+    if (earlier.month, earlier.day, earlier.timetz()) > (later.month, later.day, later.timetz()):
+        years -= 1
+    return years
+
+
+def years_since(joined: datetime, today: date) -> int:
+    """An oracle for step 2.2's EXTRACT(YEAR FROM AGE(joined)) in UTC, written independently of
+    PostgreSQL: AGE(x) measures from today's midnight, the year field counts whole years, and
+    age(a, b) = -age(b, a), so a date in the future gives zero or a negative number."""
+    joined = joined.astimezone(timezone.utc)
+    midnight = datetime.combine(today, time(0, tzinfo=timezone.utc))
+    if joined <= midnight:
+        return _full_years(joined, midnight)
+    return -_full_years(midnight, joined)

@@ -21,8 +21,13 @@ from psycopg.conninfo import conninfo_to_dict
 
 from doctor_migration.demo.run import READER, TARGET_ROLE, grant_select_only
 from doctor_migration.demo.world import generate_world, write_legacy, write_target
-from doctor_migration.migration.mapping import years_since
-from doctor_migration_tests.helpers import Databases, doctors, make_databases, snapshot
+from doctor_migration_tests.helpers import (
+    Databases,
+    doctors,
+    make_databases,
+    snapshot,
+    years_since,
+)
 from doctor_migration_tests.servers import (
     SERVER_USER,
     PasswordServer,

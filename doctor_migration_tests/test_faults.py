@@ -26,9 +26,9 @@ HOLD_KEY = 4242  # advisory lock the test's trigger waits on
 class Hold:
     """Inserts into public.doctors wait, inside the load, until release()."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key: int = HOLD_KEY) -> None:
         self.holder = psycopg.connect(url, autocommit=True)
-        self.holder.execute("SELECT pg_advisory_lock(%s)", (HOLD_KEY,))
+        self.holder.execute("SELECT pg_advisory_lock(%s)", (key,))
 
     def release(self) -> None:
         if not self.holder.closed:

@@ -35,6 +35,9 @@ def test_policies_that_may_hide_rows_are_refused_and_the_suggested_policies_fix_
         grant(conn, "SELECT", "public.appointments", migrator)
         grant(conn, "SELECT, INSERT, UPDATE", "doctor_migration.runs", migrator)
         grant(conn, "SELECT, INSERT, UPDATE", "doctor_migration.row_changes", migrator)
+        for table in ("stages", "profile_coverage", "clean_doctors", "source_users",
+                      "doctor_rows"):  # the stage, the tool's workspace
+            grant(conn, "SELECT, INSERT, UPDATE, DELETE", f"doctor_migration.{table}", migrator)
         as_role(conn, "GRANT USAGE ON SCHEMA doctor_migration TO {}", migrator)
         # Policies that exist for every command, and hide old rows.
         as_role(conn, "CREATE POLICY p ON public.doctors FOR ALL TO {} "

@@ -5,26 +5,43 @@ import json
 import psycopg
 import pytest
 
+from functools import partial
+
 from doctor_migration import cli
 from doctor_migration.demo.world import generate_world
-from doctor_migration.migration.accounting import account, fetch_user_outcomes
-from doctor_migration.migration.selection import read_source
+from doctor_migration.migration import accounting, db, reconcile, stage, target
+from doctor_migration.migration.accounting import fetch_user_outcomes
 from doctor_migration_tests.helpers import make_databases, migrate, snapshot
+
+
+def stage_world(dbs, stage_id: str = "test-stage") -> str:
+    """The world's profiles and source read into a stage on its target, as a run's first two
+    steps do; the stage id."""
+    timeouts = target.Timeouts()
+    with db.connect(dbs.target_url, "target") as conn:
+        stage.start(conn, stage_id, "plan", timeouts)
+    stage.stage_source(partial(db.connect, dbs.source_url, "source"),
+                       partial(db.connect, dbs.target_url, "target"), stage_id, "plan",
+                       timeouts)
+    return stage_id
 
 
 @pytest.mark.parametrize("seed", [4, 5, 6])
 def test_every_source_user_has_one_outcome_and_migrated_equals_the_plan(servers, seed):
     world = generate_world(120, seed=seed)
-    dbs = make_databases(servers, world, with_target=False)
-    with psycopg.connect(dbs.source_url) as conn:
-        clean, outcomes = read_source(conn)
-    tally = account(outcomes, clean)
+    dbs = make_databases(servers, world)
+    sid = stage_world(dbs)
+    with db.connect(dbs.target_url, "target") as conn:
+        tally = accounting.tally(conn, sid)
+        by_user = dict(conn.execute("SELECT user_id, outcome FROM doctor_migration.source_users "
+                                    "WHERE run_id = %s", (sid,)).fetchall())
+        clean = sorted(r[0] for r in conn.execute(
+            "SELECT user_id FROM doctor_migration.clean_doctors WHERE run_id = %s", (sid,)))
     assert tally.adds_up
-    assert tally.source_users == len(world.users) == len(set(outcomes["user_id"]))
+    assert tally.source_users == len(world.users) == len(by_user)
     assert sum(tally.by_outcome.values()) == tally.source_users
-    migrated = sorted(int(u) for u in outcomes.loc[outcomes["outcome"] == "migrated", "user_id"])
-    assert migrated == sorted(int(u) for u in clean["user_id"]) == world.clean_ids
-    by_user = dict(zip(outcomes["user_id"], outcomes["outcome"]))
+    migrated = sorted(u for u, outcome in by_user.items() if outcome == "migrated")
+    assert migrated == clean == world.clean_ids
     expected = {"inactive": "inactive", "no_settings_no_office": "no settings and no office",
                 "only_archived_patients": "no active patients", "no_patients": "no active patients",
                 "test_account": "test/demo/internal account",
@@ -38,6 +55,24 @@ def test_every_source_user_has_one_outcome_and_migrated_equals_the_plan(servers,
             assert by_user[user.id] == "duplicate by e-mail"
 
 
+def test_accounting_that_disagrees_with_the_plan_fails_its_gate(small_dbs):
+    sid = stage_world(small_dbs)
+    with small_dbs.target() as conn:
+        conn.execute("UPDATE doctor_migration.source_users SET outcome = 'inactive' "
+                     "WHERE run_id = %s AND user_id = 3", (sid,))
+        conn.execute("UPDATE doctor_migration.source_users SET outcome = 'migrated' "
+                     "WHERE run_id = %s AND user_id = (SELECT min(user_id) FROM "
+                     "doctor_migration.source_users WHERE outcome = 'inactive' AND user_id <> 3)",
+                     (sid,))
+    with db.connect(small_dbs.target_url, "target") as conn:
+        gate = accounting.every_source_user_accounted_for(accounting.tally(conn, sid))
+    assert not gate.passed
+    assert sorted(gate.offenders.values()) == [
+        "migrated by the accounting, not by the plan's SQL",
+        "selected by the plan's SQL, not by the accounting"]
+    assert gate.offenders[3] == "selected by the plan's SQL, not by the accounting"
+
+
 def test_duplicate_names_the_user_it_lost_to(servers):
     world = generate_world(60, seed=8)
     dbs = make_databases(servers, world, with_target=False)
@@ -45,7 +80,7 @@ def test_duplicate_names_the_user_it_lost_to(servers):
     winner = next(u for u in world.users if u.kind == "clean"
                   and u.email.strip().lower() == loser.email.strip().lower())
     with psycopg.connect(dbs.source_url) as conn:
-        row = fetch_user_outcomes(conn, loser.id).iloc[0]
+        row = fetch_user_outcomes(conn, loser.id)  # explain's read of the source
     assert row["outcome"] == "duplicate by e-mail"
     assert row["duplicate_of"] == winner.id
 
@@ -182,24 +217,20 @@ def test_explain_answers_why_and_hides_pii_unless_asked(small_dbs, capsys):
 
 
 def test_reconciliation_names_missing_unexpected_and_differing_rows(small_dbs):
-    from datetime import datetime, timezone
-
-    from doctor_migration.migration import mapping, reconcile, selection
-
-    assert migrate(40).success
-    with small_dbs.source() as src, small_dbs.target() as tgt:
-        clean = selection.attach_profiles(selection.fetch_clean_doctors(src),
-                                          selection.fetch_doctor_profiles(tgt))
-        rows = mapping.build_doctor_rows(clean, datetime.now(timezone.utc).date())
+    run = migrate(40)
+    assert run.success
+    with small_dbs.target() as tgt:
         tgt.execute("DELETE FROM public.doctors WHERE legacy_user_id = 3")
         tgt.execute("UPDATE public.doctors SET consultation_fee = 10, status = 'suspended' "
                     "WHERE legacy_user_id = 4")
         tgt.execute("INSERT INTO public.doctors (profile_id, legacy_user_id) "
                     "SELECT profile_id, 424242 FROM public.doctors WHERE legacy_user_id = 5")
-        before = snapshot(small_dbs.target_url)
-        result = reconcile.reconcile(tgt, rows)
+    before = snapshot(small_dbs.target_url)
+    with db.connect(small_dbs.target_url, "target") as conn:
+        result = reconcile.reconcile(conn, run.run_id)  # the run's own doctor_rows
     assert not result.passed
     assert result.missing == [3]
     assert result.unexpected == [424242]
     assert result.mismatches == {4: ["status", "consultation_fee"]}
+    assert (result.differing_count, result.missing_count, result.unexpected_count) == (1, 1, 1)
     assert snapshot(small_dbs.target_url) == before

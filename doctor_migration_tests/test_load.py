@@ -105,7 +105,14 @@ def test_dry_run_changes_nothing_and_predicts_the_run(small_dbs):
     assert "| inserted | 40 |" in plan.report
     assert snapshot(small_dbs.target_url) == before
     with psycopg.connect(small_dbs.target_url) as conn:
-        assert conn.execute("SELECT to_regnamespace('doctor_migration')").fetchone()[0] is None
+        # No ledger; only the plan's stage, the tool's workspace, with what it would write.
+        assert conn.execute("SELECT to_regclass('doctor_migration.runs'), "
+                            "to_regclass('doctor_migration.row_changes')").fetchone() \
+            == (None, None)
+        assert conn.execute("SELECT command, count(*) FROM doctor_migration.stages "
+                            "JOIN doctor_migration.doctor_rows USING (run_id) "
+                            "WHERE run_id = %s GROUP BY command",
+                            (plan.run_id,)).fetchall() == [("plan", 40)]
     run = migrate(40)
     assert "| inserted | 40 |" in run.report
 

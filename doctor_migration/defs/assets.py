@@ -1,67 +1,150 @@
 """The migration plan as five assets:
-profile_coverage -> clean_doctors -> doctor_rows -> loaded_doctors -> validation_report."""
+profile_coverage -> clean_doctors -> doctor_rows -> loaded_doctors -> validation_report.
 
-from datetime import datetime, timezone
+The first three are tables of the command's stage in the target's doctor_migration schema
+(migration/stage.py), loaded_doctors is public.doctors, validation_report the document. Steps
+pass nothing but the stage id (the run id): every step opens its own connections, so any
+executor runs the job, and no row of data passes through Dagster's storage.
+"""
 
 import dagster as dg
-import pandas as pd
 
-from doctor_migration.defs.checks import CLEAN_DOCTOR_CHECKS, SHOWN, gate_check_result
 from doctor_migration.defs import sources
+from doctor_migration.defs.checks import (
+    CLEAN_DOCTOR_CHECKS,
+    SHOWN,
+    gate_check_result,
+    load_summary,
+    run_materialization,
+)
 from doctor_migration.defs.config import LoadConfig, LockConfig, SelectionConfig
 from doctor_migration.defs.failures import fails_with_reason
 from doctor_migration.defs.resources import PostgresResource
-from doctor_migration.migration import accounting, locks, preflight, selection, timings
+from doctor_migration.migration import accounting, locks, preflight, stage, timings
+from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.gates import evaluate_gates
-from doctor_migration.migration.load import LoadResult, load_doctors
-from doctor_migration.migration.mapping import build_doctor_rows
+from doctor_migration.migration.load import load_doctors
+from doctor_migration.migration.mapping import MAPPED_COLUMNS, RULES
 from doctor_migration.migration.report import build_report, markdown_table, render_markdown
 from doctor_migration.migration.target import LOAD_TABLES, Timeouts
 
 GROUP = "doctor_migration"
-# Columns that identify people; dropped once the gates have compared them.
-PII_COLUMNS = ["first_name", "last_name", "email", "username",
-               "profile_first_name", "profile_last_name", "profile_email"]
+
+PROFILE_COVERAGE_COLUMNS = [
+    ("run_id", "text", "the command (Dagster run id) whose stage this row belongs to"),
+    ("profile_id", "uuid", "profiles.id"),
+    ("legacy_user_id", "bigint", "profiles.legacy_user_id: the source's auth_user.id"),
+    ("first_name", "text", "profiles.first_name (personal data)"),
+    ("last_name", "text", "profiles.last_name (personal data)"),
+    ("email", "text", "profiles.email (personal data)"),
+]
+CLEAN_DOCTOR_COLUMNS = [
+    ("run_id", "text", "the command (Dagster run id) whose stage this row belongs to"),
+    ("user_id", "bigint", "auth_user.id"),
+    ("first_name", "text", "auth_user.first_name (personal data)"),
+    ("last_name", "text", "auth_user.last_name (personal data)"),
+    ("email", "text", "auth_user.email (personal data)"),
+    ("username", "text", "auth_user.username (personal data)"),
+    ("is_active", "boolean", "auth_user.is_active"),
+    ("date_joined", "timestamptz", "auth_user.date_joined"),
+    ("last_login", "timestamptz", "auth_user.last_login"),
+    ("patient_count", "bigint", "patients with archived false or NULL"),
+    ("has_office_assignment", "boolean", "a dispatch_office_doctors row exists"),
+    ("has_settings", "boolean", "a dispatch_usersetting row exists"),
+]
+# doctor_rows' types, as create_stage.sql declares them.
+DOCTOR_ROW_TYPES = {
+    "legacy_user_id": "bigint", "profile_id": "uuid", "doctor_id": "bigint",
+    "years_experience": "integer", "max_patient_load": "integer",
+    "consultation_duration_minutes": "integer", "follow_up_duration_minutes": "integer",
+    "consultation_fee": "numeric", "licensed_since": "date", "joined_practice_at": "timestamptz",
+    "legacy_doctor_id": "bigint", "is_accepting_patients": "boolean",
+    "accepts_insurance": "boolean",
+    **dict.fromkeys(["board_certifications", "education", "specialties", "languages_spoken",
+                     "professional_memberships", "working_hours", "payment_terms",
+                     "migration_metadata"], "jsonb"),
+}
+DOCTOR_ROW_COLUMNS = [
+    ("run_id", "text", "the command (Dagster run id) whose stage this row belongs to"),
+    *[(name, DOCTOR_ROW_TYPES.get(name, "text"), f"step 2.2: {RULES[name]}")
+      for name in MAPPED_COLUMNS],
+]
+
+
+def stage_id(context: dg.AssetExecutionContext) -> str:
+    """The command's stage: its run id (a re-execution keeps its root run's stage)."""
+    return context.run.root_run_id or context.run.run_id
+
+
+def command(context: dg.AssetExecutionContext) -> str:
+    """"plan" when the run's load is a dry run, else "run": whose stage the command replaces."""
+    ops = (context.run.run_config or {}).get("ops") or {}
+    load = (ops.get("loaded_doctors") or {}).get("config") or {}
+    return "plan" if load.get("dry_run") else "run"
+
+
+def table_metadata(name: str, rows: int, columns: list[tuple[str, str, str]],
+                   stage: str) -> dict:
+    """What the UI shows of a stage table: its name, rows and columns, and how to query it."""
+    qualified = f"doctor_migration.{name}"
+    return {
+        "dagster/table_name": qualified,
+        "dagster/row_count": rows,
+        "dagster/column_schema": dg.TableSchema(columns=[
+            dg.TableColumn(column, kind, description=text) for column, kind, text in columns]),
+        "query": dg.MetadataValue.md(
+            f"`SELECT * FROM {qualified} WHERE run_id = '{stage}'`"),
+    }
 
 
 @dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[sources.profiles])
 @fails_with_reason
-def profile_coverage(config: LockConfig, target: PostgresResource) -> dg.Output[pd.DataFrame]:
+def profile_coverage(context: dg.AssetExecutionContext, config: LockConfig,
+                     target: PostgresResource) -> dg.MaterializeResult:
     """Phase 1 of the plan: the doctor profiles the profile migration left in the target,
-    after a preflight of every grant, column and policy the run will need there."""
+    copied into the command's stage, after a preflight of every grant, column and policy the
+    run will need there."""
+    timeouts = Timeouts(lock_timeout=config.lock_timeout)
+    sid, what = stage_id(context), command(context)
     with target.connect() as conn:
         preflight.check_target(conn, config.lock_timeout)
-        profiles = selection.fetch_doctor_profiles(conn, config.lock_timeout)
-    per_id = profiles["legacy_user_id"].value_counts()
-    several = sorted(int(i) for i in per_id[per_id > 1].index)
-    return dg.Output(profiles, metadata={
-        "dagster/row_count": len(profiles),
-        "legacy_users_with_a_profile": len(per_id),
+        stage.start(conn, sid, what, timeouts)
+        with stage.transaction(conn, sid, what, timeouts):
+            profiles, users, several = stage.profile_coverage_summary(conn, sid)
+    return dg.MaterializeResult(metadata={
+        **table_metadata("profile_coverage", profiles, PROFILE_COVERAGE_COLUMNS, sid),
+        "legacy_users_with_a_profile": users,
         "legacy_users_with_several_profiles": len(several),
         "several_profiles_legacy_ids": dg.MetadataValue.json(several[:SHOWN]),
     })
 
 
 @dg.asset(group_name=GROUP, kinds={"postgres"}, check_specs=CLEAN_DOCTOR_CHECKS,
-          deps=sources.LEGACY_TABLES)
+          deps=[profile_coverage, *sources.LEGACY_TABLES])
 @fails_with_reason
-def clean_doctors(config: SelectionConfig, source: PostgresResource,
-                  profile_coverage: pd.DataFrame):
-    """Step 1.1 of the plan on the source, joined with each doctor's profile; gated by step 1.3."""
+def clean_doctors(context: dg.AssetExecutionContext, config: SelectionConfig,
+                  source: PostgresResource, target: PostgresResource):
+    """Step 1.1 of the plan on the source, streamed into the command's stage with every source
+    user's outcome from the same snapshot; gated by step 1.3."""
+    timeouts = Timeouts(lock_timeout=config.lock_timeout)
+    sid, what = stage_id(context), command(context)
     with source.connect() as conn:
         preflight.check_source(conn, config.lock_timeout)
-        clean, outcomes = selection.read_source(conn, config.lock_timeout)
-    joined = selection.attach_profiles(clean, profile_coverage)
-    tally = accounting.account(outcomes, clean)
-    gates = evaluate_gates(joined, config.expected_count)
+    stage.stage_source(source.connect, target.connect, sid, what, timeouts)
+    with target.connect() as conn, stage.transaction(conn, sid, what, timeouts):
+        gates = evaluate_gates(conn, sid, config.expected_count)
+        tally = accounting.tally(conn, sid)
+        cur = conn.execute(load_sql("select_clean_doctor_summary"), {"run_id": sid})
+        summary = dict(zip([d.name for d in cur.description], cur.fetchone()))
     gates.append(accounting.every_source_user_accounted_for(tally))
-    yield dg.Output(joined.drop(columns=PII_COLUMNS), metadata={
-        "dagster/row_count": len(joined),
+    yield dg.MaterializeResult(metadata={
+        **table_metadata("clean_doctors", summary["clean_doctors"], CLEAN_DOCTOR_COLUMNS, sid),
         "expected_count": config.expected_count,
-        "with_office_assignment": int(joined["has_office_assignment"].sum()),
-        "with_settings": int(joined["has_settings"].sum()),
-        "deduplicated_by_name": int((joined["deduplication_method"] == "name_fallback").sum()),
+        "with_office_assignment": summary["with_office_assignment"],
+        "with_settings": summary["with_settings"],
+        "deduplicated_by_name": summary["deduplicated_by_name"],
         "source_users": tally.source_users,
+        "source_users_table": "doctor_migration.source_users",
         "accounting": dg.MetadataValue.json(tally.rows()),
         "accounting_table": dg.MetadataValue.md(markdown_table(["outcome", "users"], tally.rows())),
     })
@@ -69,23 +152,30 @@ def clean_doctors(config: SelectionConfig, source: PostgresResource,
         yield gate_check_result(gate)
 
 
-@dg.asset(group_name=GROUP, kinds={"pandas"})
+@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[clean_doctors])
 @fails_with_reason
-def doctor_rows(clean_doctors: pd.DataFrame) -> dg.Output[pd.DataFrame]:
-    """Steps 2.2 and 2.3: one doctors row per clean doctor, with its migration metadata."""
-    rows = build_doctor_rows(clean_doctors, datetime.now(timezone.utc).date())
-    preview = rows[["legacy_user_id", "doctor_number", "years_experience", "licensed_since"]]
-    return dg.Output(rows, metadata={
-        "dagster/row_count": len(rows),
+def doctor_rows(context: dg.AssetExecutionContext, config: LockConfig,
+                target: PostgresResource) -> dg.MaterializeResult:
+    """Steps 2.2 and 2.3 in SQL: one doctors row per clean doctor, with its migration metadata,
+    in the command's stage."""
+    timeouts = Timeouts(lock_timeout=config.lock_timeout)
+    sid, what = stage_id(context), command(context)
+    with target.connect() as conn, stage.transaction(conn, sid, what, timeouts):
+        rows = stage.map_doctor_rows(conn, sid)
+        preview = conn.execute(load_sql("select_doctor_rows_preview"),
+                               {"run_id": sid, "limit": 10}).fetchall()
+    return dg.MaterializeResult(metadata={
+        **table_metadata("doctor_rows", rows, DOCTOR_ROW_COLUMNS, sid),
         "preview": dg.MetadataValue.md(markdown_table(
-            list(preview.columns), preview.head(10).values.tolist())),
+            ["legacy_user_id", "doctor_number", "years_experience", "licensed_since"],
+            [list(r) for r in preview])),
     })
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"})
+@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[doctor_rows])
 @fails_with_reason
 def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
-                   target: PostgresResource, doctor_rows: pd.DataFrame) -> dg.Output[LoadResult]:
+                   target: PostgresResource) -> dg.MaterializeResult:
     """Steps 2.2-3.4 in one target transaction: insert, update in place, delete the no longer
     clean, validate, record in the ledger; all or nothing."""
     with target.connect() as conn:
@@ -96,13 +186,16 @@ def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
             timings.create_legacy_id_index(conn, config.lock_timeout)
         with locks.naming_blockers(conn, "target", LOAD_TABLES, config.lock_timeout):
             result = load_doctors(
-                conn, doctor_rows, run_id=context.run.run_id,
-                # The blocking count gate upstream made the clean count the expected one.
-                expected_count=len(doctor_rows), dry_run=config.dry_run,
+                conn, stage_id(context), run_id=context.run.run_id, dry_run=config.dry_run,
                 timeouts=Timeouts(lock_timeout=config.lock_timeout),
             )
         index = timings.legacy_id_index(conn)
-    return dg.Output(result, metadata={
+    return dg.MaterializeResult(metadata={
+        "dagster/table_name": "public.doctors",
+        "dagster/row_count": result.clean_count,
+        "dagster/column_schema": dg.TableSchema(columns=[
+            dg.TableColumn(name, kind, description=text)
+            for name, kind, text in DOCTOR_ROW_COLUMNS[1:]]),
         "legacy_id_index": index or "none",
         "dry_run": result.dry_run,
         "inserted": result.inserted,
@@ -112,6 +205,8 @@ def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
         "rows_written": 0 if result.dry_run else result.written,
         "load_seconds": round(result.seconds, 3),
         "ledger_run_id": result.run_id,
+        "lock_timeout": config.lock_timeout,
+        "load_result": dg.MetadataValue.json(result.to_json()),
     })
 
 
@@ -135,27 +230,18 @@ def _run_checks(instance: dg.DagsterInstance, run_id: str) -> tuple[list[dict], 
     return checks, sorted(step4, key=lambda t: t["step"])
 
 
-def _run_materialization(instance: dg.DagsterInstance, run_id: str, asset: str) -> dict:
-    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
-        materialization = entry.asset_materialization
-        if materialization.asset_key.to_user_string() == asset:
-            return {k: v.value for k, v in materialization.metadata.items()}
-    return {}
-
-
-@dg.asset(group_name=GROUP, kinds={"markdown"}, deps=[clean_doctors])
+@dg.asset(group_name=GROUP, kinds={"markdown"}, deps=[clean_doctors, loaded_doctors])
 @fails_with_reason
-def validation_report(context: dg.AssetExecutionContext,
-                      loaded_doctors: LoadResult) -> dg.MaterializeResult:
+def validation_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """The document for the operator: counts, the accounting of every source user, every
     check of the run, step 4's timings and the ledger entry."""
     run_id = context.run.run_id
     checks, step4 = _run_checks(context.instance, run_id)
-    selection_meta = _run_materialization(context.instance, run_id, "clean_doctors")
-    load_meta = _run_materialization(context.instance, run_id, "loaded_doctors")
+    selection_meta = run_materialization(context.instance, run_id, "clean_doctors")
+    load_meta = run_materialization(context.instance, run_id, "loaded_doctors")
     index = load_meta.get("legacy_id_index")
     report = build_report(
-        loaded_doctors,
+        load_summary(context.instance, run_id)[0],
         accounting=selection_meta.get("accounting"),
         checks=checks,
         timings=step4,

@@ -1,16 +1,17 @@
 """Asset checks, named as the predicates they assert. Gates block: a failure stops the run
-before anything is written."""
+before anything is written. The checks of loaded_doctors read what the load did from its
+materialization in the run's event log, and the target in SQL: no value passes between steps."""
 
 import dagster as dg
-import pandas as pd
 
 from doctor_migration.defs.failures import fails_with_reason
 from doctor_migration.defs.resources import PostgresResource
-from doctor_migration.migration import reconcile, timings
+from doctor_migration.migration import locks, reconcile, stage, timings
 from doctor_migration.migration.gates import GateResult
 from doctor_migration.migration.load import LoadResult
 from doctor_migration.migration.report import markdown_table
-from doctor_migration.migration.validation import ValidationResult, validate_target
+from doctor_migration.migration.target import Timeouts
+from doctor_migration.migration.validation import ValidationResult, validate_committed
 
 SHOWN = 50  # offending legacy ids listed in a check's metadata
 
@@ -106,31 +107,71 @@ def validation_check_result(v: ValidationResult, dry_run: bool) -> dg.AssetCheck
     )
 
 
+# The checks after the load: the target is already migrated when one of them cannot run.
+AFTER_COMMIT = ("the load had committed, this check did not run (`doctor-migration plan` "
+                "checks the target again)")
+# What they read: the migrated doctors, the profiles, the command's doctor_rows.
+CHECK_READS = {"public.doctors": "AccessShareLock", "public.profiles": "AccessShareLock",
+               "doctor_migration.doctor_rows": "AccessShareLock"}
+
+
+def run_materialization(instance: dg.DagsterInstance, run_id: str, asset: str) -> dict:
+    """The metadata of `asset`'s materialization in run `run_id` (empty when there is none)."""
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = entry.asset_materialization
+        if materialization.asset_key.to_user_string() == asset:
+            return {k: v.value for k, v in materialization.metadata.items()}
+    return {}
+
+
+def load_summary(instance: dg.DagsterInstance, run_id: str) -> tuple[LoadResult, str]:
+    """What the load did, and its lock timeout: this run's, or (checks launched on their own)
+    the latest load's."""
+    meta = run_materialization(instance, run_id, "loaded_doctors")
+    if not meta:
+        entry = instance.get_latest_materialization_event(dg.AssetKey("loaded_doctors"))
+        if entry is None:
+            raise dg.Failure("loaded_doctors was never materialized: run the migration first")
+        meta = {k: v.value for k, v in entry.asset_materialization.metadata.items()}
+    return LoadResult.from_json(meta["load_result"]), meta.get("lock_timeout", "30s")
+
+
+def _checked(context: dg.AssetCheckExecutionContext) -> tuple[LoadResult, Timeouts, str]:
+    """The load's result, the run's timeouts (every wait of a check ends after its lock
+    timeout) and the command whose stage the checks read."""
+    result, lock_timeout = load_summary(context.instance, context.run.run_id)
+    return result, Timeouts(lock_timeout=lock_timeout), "plan" if result.dry_run else "run"
+
+
 @dg.multi_asset_check(specs=LOADED_DOCTOR_CHECKS)
 @fails_with_reason
-def loaded_doctors_pass_validation(loaded_doctors: LoadResult, target: PostgresResource):
+def loaded_doctors_pass_validation(context: dg.AssetCheckExecutionContext,
+                                   target: PostgresResource):
     """Steps 3.1-3.4 on the committed target (a dry run reports its rolled-back state)."""
-    if loaded_doctors.dry_run:
-        results = loaded_doctors.validation
+    result, timeouts, command = _checked(context)
+    if result.dry_run:
+        results = result.validation
     else:
-        with target.connect() as conn, conn.transaction():
-            results = validate_target(conn, loaded_doctors.legacy_ids)
+        with target.connect() as conn, stage.transaction(
+                conn, result.stage_id, command, timeouts, CHECK_READS, AFTER_COMMIT):
+            results = validate_committed(conn, result.stage_id)
     for v in results:
-        yield validation_check_result(v, loaded_doctors.dry_run)
+        yield validation_check_result(v, result.dry_run)
 
 
 @dg.multi_asset_check(specs=RECONCILIATION_CHECKS)
 @fails_with_reason
-def loaded_doctors_reconcile(loaded_doctors: LoadResult, doctor_rows: pd.DataFrame,
-                             target: PostgresResource):
+def loaded_doctors_reconcile(context: dg.AssetCheckExecutionContext, target: PostgresResource):
     """Read every migrated row back and compare it with the mapping; compare native doctors.
     A dry run reports the comparison its load made before rolling back."""
-    if loaded_doctors.dry_run:
-        result = loaded_doctors.reconciliation
+    loaded, timeouts, command = _checked(context)
+    if loaded.dry_run:
+        result = loaded.reconciliation
         summary = "dry run, as the rolled-back load left the rows: " + result.summary
     else:
-        with target.connect() as conn:
-            result = reconcile.reconcile(conn, doctor_rows)
+        with target.connect() as conn, stage.transaction(
+                conn, loaded.stage_id, command, timeouts, CHECK_READS, AFTER_COMMIT):
+            result = reconcile.reconcile(conn, loaded.stage_id)
         summary = result.summary
     shown = sorted(result.mismatches)[:SHOWN]
     rows = [[uid, ", ".join(result.mismatches[uid])] for uid in shown]
@@ -138,13 +179,13 @@ def loaded_doctors_reconcile(loaded_doctors: LoadResult, doctor_rows: pd.DataFra
         asset_key="loaded_doctors", check_name="migrated_rows_match_mapping",
         passed=result.passed, description=summary, metadata={
             "summary": summary, "compared": result.compared,
-            "mismatching": len(result.mismatches),
+            "mismatching": result.differing_count,
             "missing_legacy_ids": dg.MetadataValue.json(result.missing[:SHOWN]),
             "unexpected_legacy_ids": dg.MetadataValue.json(result.unexpected[:SHOWN]),
             "mismatching_columns": dg.MetadataValue.md(
                 markdown_table(["legacy user id", "columns"], rows) if rows else "none"),
         })
-    before, after = loaded_doctors.native_before, loaded_doctors.native_after
+    before, after = loaded.native_before, loaded.native_after
     untouched = before == after
     native_summary = (f"{after[0] if after else 0} native doctors, "
                       + ("every column as before the run" if untouched
@@ -159,11 +200,14 @@ def loaded_doctors_reconcile(loaded_doctors: LoadResult, doctor_rows: pd.DataFra
 
 @dg.multi_asset_check(specs=TIMING_CHECKS)
 @fails_with_reason
-def loaded_doctors_meet_plan_timings(loaded_doctors: LoadResult, target: PostgresResource):
+def loaded_doctors_meet_plan_timings(context: dg.AssetCheckExecutionContext,
+                                     target: PostgresResource):
     """Steps 4.1 and 4.2 with EXPLAIN ANALYZE; slower than the plan's thresholds is a warning."""
-    lookup_id = loaded_doctors.legacy_ids[0] if loaded_doctors.legacy_ids else None
-    with target.connect() as conn:
-        measured = {t.name: t for t in timings.measure(conn, lookup_id)}
+    loaded, timeouts, _ = _checked(context)
+    with target.connect() as conn, locks.naming_blockers(
+            conn, "target", CHECK_READS, timeouts.lock_timeout, AFTER_COMMIT):
+        measured = {t.name: t for t in timings.measure(conn, loaded.lookup_legacy_id,
+                                                       timeouts.lock_timeout)}
         index = timings.legacy_id_index(conn)
     for spec in TIMING_CHECKS:
         t = measured.get(spec.name)

@@ -48,6 +48,7 @@ def migration_run_config(expected_count: int = 399, dry_run: bool = False,
         "profile_coverage": LockConfig(lock_timeout=lock_timeout),
         "clean_doctors": SelectionConfig(expected_count=expected_count,
                                          lock_timeout=lock_timeout),
+        "doctor_rows": LockConfig(lock_timeout=lock_timeout),
         "loaded_doctors": LoadConfig(dry_run=dry_run, lock_timeout=lock_timeout,
                                      create_indexes=create_indexes),
     })

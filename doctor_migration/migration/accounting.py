@@ -1,10 +1,12 @@
-"""Every source user accounted for: migrated, or the first step 1.1 rule that excluded it."""
+"""Every source user accounted for: migrated, or the first step 1.1 rule that excluded it.
+
+The outcomes are read in the same snapshot as step 1.1 and land in the stage beside it
+(stage.stage_source); the totals and the comparison with the plan's result are SQL there."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
 import psycopg
 
 from doctor_migration.migration.db import load_sql
@@ -21,10 +23,12 @@ REASONS = ["inactive", "no settings and no office", "no active patients",
            "test/demo/internal account", "duplicate by e-mail", "duplicate by name"]
 
 
-def fetch_user_outcomes(source: psycopg.Connection, user_id: int | None = None) -> pd.DataFrame:
-    """One row per auth_user (or just `user_id`) with its outcome and the facts behind it."""
+def fetch_user_outcomes(source: psycopg.Connection, user_id: int) -> dict | None:
+    """One auth_user's outcome and the facts behind it, read from the source as it is now
+    (explain, before any command staged the source); None when there is no such user."""
     cur = source.execute(load_sql("select_user_outcomes"), {**PATTERNS, "user_id": user_id})
-    return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description], dtype=object)
+    row = cur.fetchone()
+    return dict(zip([d.name for d in cur.description], row)) if row else None
 
 
 @dataclass(frozen=True)
@@ -52,15 +56,20 @@ class Accounting:
                 + [["source users", self.source_users]])
 
 
-def account(outcomes: pd.DataFrame, clean: pd.DataFrame) -> Accounting:
-    """Totals by outcome, held against the plan's own result (`clean`)."""
-    migrated = set(int(u) for u in outcomes.loc[outcomes["outcome"] == "migrated", "user_id"])
-    planned = set(int(u) for u in clean["user_id"])
+def tally(conn: psycopg.Connection, stage_id: str) -> Accounting:
+    """Totals by outcome of the command's stage (source_users), held against the plan's own
+    result (its clean_doctors), in SQL on the target."""
+    params = {"run_id": stage_id}
+    by_outcome = {str(k): int(v) for k, v in
+                  conn.execute(load_sql("select_accounting_tally"), params).fetchall()}
+    sides: dict[str, list[int]] = {"not_in_plan": [], "not_accounted": []}
+    for uid, side in conn.execute(load_sql("select_accounting_disagreements"), params):
+        sides[side].append(int(uid))
     return Accounting(
-        source_users=len(outcomes),
-        by_outcome={str(k): int(v) for k, v in outcomes["outcome"].value_counts().items()},
-        not_in_plan=sorted(migrated - planned),
-        missing_from_accounting=sorted(planned - migrated),
+        source_users=sum(by_outcome.values()),
+        by_outcome=by_outcome,
+        not_in_plan=sides["not_in_plan"],
+        missing_from_accounting=sides["not_accounted"],
     )
 
 

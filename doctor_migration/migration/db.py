@@ -12,7 +12,7 @@ from functools import cache
 from importlib.resources import files
 
 import psycopg
-from psycopg import pq
+from psycopg import pq, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from doctor_migration.migration.errors import MigrationError
@@ -178,11 +178,16 @@ class PinnedConnection(psycopg.Connection):
     must neither break psycopg's parsing of dates nor make the ledger's images lossy."""
 
     @contextmanager
-    def transaction(self, savepoint_name: str | None = None,
-                    force_rollback: bool = False) -> Iterator[psycopg.Transaction]:
+    def transaction(self, savepoint_name: str | None = None, force_rollback: bool = False,
+                    snapshot: str | None = None) -> Iterator[psycopg.Transaction]:
+        """A transaction (or a savepoint); an outermost one may first import `snapshot`, a
+        snapshot another transaction exported, since that must precede any query."""
         outermost = self.info.transaction_status == pq.TransactionStatus.IDLE
         with super().transaction(savepoint_name, force_rollback) as tx:
             if outermost:
+                if snapshot is not None:
+                    self.execute(sql.SQL(load_sql("set_transaction_snapshot")).format(
+                        snapshot=sql.Literal(snapshot)))
                 self.execute(load_sql("pin_output_settings"))
             yield tx
 

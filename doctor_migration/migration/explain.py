@@ -1,18 +1,28 @@
 """`doctor-migration explain USER_ID`: why was (or wasn't) this user migrated, and into which
-doctors row. Names and e-mails only with show_pii."""
+doctors row. Names and e-mails only with show_pii.
+
+The outcome comes from the target, where the newest run (or plan) left every source user's
+outcome in its stage (doctor_migration.source_users): the reason that command acted on. Before
+any command has staged the source, it is read from the source as it is now.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
 import psycopg
 
-from doctor_migration.migration import locks
+from doctor_migration.migration import locks, stage
 from doctor_migration.migration.accounting import fetch_user_outcomes
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
-from doctor_migration.migration.selection import SOURCE_READ
 from doctor_migration.migration.target import LEDGER_READ
 
 TARGET_READ = {"public.doctors": "AccessShareLock", **LEDGER_READ}
+OUTCOME_COLUMNS = ["user_id", "outcome", "duplicate_of", "dedup_by", "is_active", "has_settings",
+                   "has_office_assignment", "patient_count", "archived_patient_count",
+                   "last_login"]
 
 RULES = {
     "inactive": "auth_user.is_active is false",
@@ -26,18 +36,68 @@ def _yes(flag: object) -> str:
     return "yes" if flag else "no"
 
 
-def explain_user(source: psycopg.Connection, target: psycopg.Connection | None, user_id: int,
-                 show_pii: bool = False, lock_timeout: str = "30s") -> list[str]:
-    """Lines that explain one legacy user's outcome (step 1.1) and its doctors row."""
-    source.read_only = True
-    with locks.bounded_transaction(source, "source", SOURCE_READ, lock_timeout):
+def _staged_outcome(target: psycopg.Connection, user_id: int) -> tuple[dict | None, str] | None:
+    """(the user's outcome or None, which command's snapshot) from the newest stage; None when
+    no command has staged the source yet."""
+    names = [stage.REGISTRY, "source_users"]
+    found = {r[0] for r in target.execute(load_sql("select_stage_tables"), {"tables": names})}
+    if found != set(names):
+        return None
+    row = target.execute(load_sql("select_stage_outcome"), {"user_id": user_id}).fetchone()
+    if row is None:
+        return None
+    run_id, command, started, *values = row
+    snapshot = f"{command} {run_id} read the source at {started:%Y-%m-%d %H:%M:%S %Z}"
+    outcome = dict(zip(OUTCOME_COLUMNS, values))
+    return (outcome if outcome["user_id"] is not None else None), snapshot
+
+
+def _source_outcome(source: psycopg.Connection, user_id: int,
+                    lock_timeout: str) -> dict | None:
+    with locks.bounded_transaction(source, "source", stage.SOURCE_READ, lock_timeout):
         source.execute(load_sql("set_source_time_zone"))
-        outcomes = fetch_user_outcomes(source, user_id)
-        identity = (source.execute(load_sql("select_user_identity"), {"user_id": user_id})
-                    .fetchone() if show_pii else None)
-    if outcomes.empty:
-        raise MigrationError(f"the source has no auth_user with id {user_id}")
-    u = outcomes.iloc[0]
+        return fetch_user_outcomes(source, user_id)
+
+
+def _identity(source: psycopg.Connection, user_id: int, lock_timeout: str) -> tuple | None:
+    with locks.bounded_transaction(source, "source", stage.SOURCE_READ, lock_timeout):
+        return source.execute(load_sql("select_user_identity"), {"user_id": user_id}).fetchone()
+
+
+def _read_source(source: Callable[[], AbstractContextManager[psycopg.Connection]] | None,
+                 why: str, read: Callable[[psycopg.Connection], object]):
+    if source is None:
+        raise MigrationError(f"{why}: set SOURCE_DATABASE_URL")
+    with source() as conn:
+        conn.read_only = True
+        return read(conn)
+
+
+def explain_user(source: Callable[[], AbstractContextManager[psycopg.Connection]] | None,
+                 target: psycopg.Connection | None, user_id: int, show_pii: bool = False,
+                 lock_timeout: str = "30s") -> list[str]:
+    """Lines that explain one legacy user's outcome (step 1.1) and its doctors row. `source`
+    connects to the source, which is read only for show_pii, and when the target has no staged
+    outcomes yet."""
+    staged, rows, ledger = None, [], []
+    if target is not None:
+        with locks.bounded_transaction(target, "target", TARGET_READ, lock_timeout):
+            staged = _staged_outcome(target, user_id)
+            rows = target.execute(load_sql("select_doctor_of_legacy_user"),
+                                  {"user_id": user_id}).fetchall()
+            if target.execute(load_sql("select_ledger_exists")).fetchone()[0]:
+                ledger = target.execute(load_sql("select_ledger_entries_of_legacy_user"),
+                                        {"user_id": user_id}).fetchall()
+    if staged is not None:
+        u, snapshot = staged
+        if u is None:
+            raise MigrationError(f"the source had no auth_user with id {user_id} when {snapshot}")
+    else:
+        u = _read_source(source, "no command has staged the source on the target yet",
+                         lambda conn: _source_outcome(conn, user_id, lock_timeout))
+        if u is None:
+            raise MigrationError(f"the source has no auth_user with id {user_id}")
+        snapshot = "the source as it is now (no command has staged it yet)"
     outcome = u["outcome"]
     lines = []
     if outcome == "migrated":
@@ -53,16 +113,13 @@ def explain_user(source: psycopg.Connection, target: psycopg.Connection | None, 
                  f"office: {_yes(u['has_office_assignment'])}; active patients: "
                  f"{u['patient_count']}; archived patients: {u['archived_patient_count']}; "
                  f"last login: {u['last_login'] or 'never'}")
-    if identity:
-        lines.append(f"  name: {identity[0]} {identity[1]}; e-mail: {identity[2]!r}")
+    lines.append(f"  as of: {snapshot}")
+    if show_pii:
+        identity = _read_source(source, "--show-pii reads the name from the source",
+                                lambda conn: _identity(conn, user_id, lock_timeout))
+        if identity:
+            lines.append(f"  name: {identity[0]} {identity[1]}; e-mail: {identity[2]!r}")
     if target is not None:
-        with locks.bounded_transaction(target, "target", TARGET_READ, lock_timeout):
-            rows = target.execute(load_sql("select_doctor_of_legacy_user"),
-                                  {"user_id": user_id}).fetchall()
-            ledger = []
-            if target.execute(load_sql("select_ledger_exists")).fetchone()[0]:
-                ledger = target.execute(load_sql("select_ledger_entries_of_legacy_user"),
-                                        {"user_id": user_id}).fetchall()
         for doctor_id, number, profile_id, created, updated in rows:
             lines.append(f"  doctors row {doctor_id} ({number}, profile {profile_id}), "
                          f"created {created:%Y-%m-%d %H:%M:%S %Z}, "

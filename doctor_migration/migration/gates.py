@@ -1,4 +1,5 @@
-"""Step 1.3 of the plan: the stop conditions checked before anything is written.
+"""Step 1.3 of the plan: the stop conditions checked before anything is written, as SQL over the
+command's stage (clean_doctors, profile_coverage); only the offenders come back.
 
 Each gate names every offending legacy user id, never a name or an e-mail.
 """
@@ -7,7 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
+import psycopg
+
+from doctor_migration.migration.db import load_sql
+
+# What Python's str.strip() removes, so that the SQL comparison trims as step 1.3 always has.
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+              "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
 @dataclass(frozen=True)
@@ -24,71 +31,58 @@ class GateResult:
         return sorted(self.offenders)[:limit]
 
 
-def _norm(values: pd.Series) -> pd.Series:
-    """Trimmed and lower-cased, NULL as empty: how step 1.3 compares names and e-mails."""
-    return values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower()
-
-
-def clean_doctor_count_is_expected(clean: pd.DataFrame, expected: int) -> GateResult:
+def clean_doctor_count_is_expected(clean: int, expected: int) -> GateResult:
     """Step 1.3: the operator states how many clean doctors there must be (the plan's 399)."""
-    n = len(clean)
     return GateResult(
         name="clean_doctor_count_is_expected",
-        passed=n == expected,
-        summary=f"{n} clean doctors in the source, {expected} expected",
-        total=n,
+        passed=clean == expected,
+        summary=f"{clean} clean doctors in the source, {expected} expected",
+        total=clean,
     )
 
 
-def every_clean_doctor_has_one_profile(clean: pd.DataFrame) -> GateResult:
-    """Step 1.3: a missing profile means the profile migration is not done; two is ambiguous."""
-    counts = dict(zip(clean["user_id"], clean["profile_count"]))
-    offenders = {
-        int(uid): ("no doctor profile" if n == 0 else f"{n} doctor profiles")
-        for uid, n in counts.items()
-        if n != 1
-    }
-    missing = sum(1 for n in counts.values() if n == 0)
+def every_clean_doctor_has_one_profile(clean: int, profiles: dict[int, int]) -> GateResult:
+    """Step 1.3: a missing profile means the profile migration is not done; two is ambiguous.
+    `profiles` holds how many doctor profiles each clean doctor without exactly one has."""
+    offenders = {int(uid): ("no doctor profile" if n == 0 else f"{n} doctor profiles")
+                 for uid, n in profiles.items()}
+    missing = sum(1 for n in profiles.values() if n == 0)
     duplicated = len(offenders) - missing
     return GateResult(
         name="every_clean_doctor_has_one_profile",
         passed=not offenders,
         summary=(
-            f"{len(counts) - len(offenders)} of {len(counts)} clean doctors have exactly one "
+            f"{clean - len(offenders)} of {clean} clean doctors have exactly one "
             f"doctor profile; {missing} have none, {duplicated} have more than one"
         ),
-        total=len(counts),
+        total=clean,
         offenders=offenders,
     )
 
 
-def profiles_match_source(clean: pd.DataFrame) -> GateResult:
-    """Step 1.3: the profile's first name, last name and e-mail equal the source's
-    (trimmed, case-insensitive). Doctors without exactly one profile are the other gate's."""
-    single = clean[clean["profile_count"] == 1]
-    pairs = [("first_name", "profile_first_name"), ("last_name", "profile_last_name"),
-             ("email", "profile_email")]
-    differs = pd.DataFrame({source: _norm(single[source]) != _norm(single[profile])
-                            for source, profile in pairs})
-    offenders = {
-        int(uid): ", ".join(c for c in differs.columns if flags[c]) + " differ"
-        for uid, (_, flags) in zip(single["user_id"][differs.any(axis=1)],
-                                   differs[differs.any(axis=1)].iterrows())
-    }
+def profiles_match_source(compared: int, differing: dict[int, list[str]]) -> GateResult:
+    """Step 1.3: the profile's first name, last name and e-mail equal the source's (trimmed,
+    case-insensitive). Doctors without exactly one profile are the other gate's."""
     return GateResult(
         name="profiles_match_source",
-        passed=not offenders,
-        summary=(f"{len(offenders)} of {len(single)} profiles differ from the source "
+        passed=not differing,
+        summary=(f"{len(differing)} of {compared} profiles differ from the source "
                  "in name or e-mail"),
-        total=len(single),
-        offenders=offenders,
+        total=compared,
+        offenders={int(uid): ", ".join(columns) + " differ" for uid, columns in differing.items()},
     )
 
 
-def evaluate_gates(clean: pd.DataFrame, expected: int) -> list[GateResult]:
-    """Every stop condition of step 1.3, in the plan's order."""
+def evaluate_gates(conn: psycopg.Connection, stage_id: str, expected: int) -> list[GateResult]:
+    """Every stop condition of step 1.3 over the command's stage, in the plan's order."""
+    params = {"run_id": stage_id}
+    clean = conn.execute(load_sql("select_clean_doctor_summary"), params).fetchone()[0]
+    counts = dict(conn.execute(load_sql("select_profile_count_offenders"), params).fetchall())
+    rows = conn.execute(load_sql("select_profile_mismatches"),
+                        {**params, "whitespace": WHITESPACE}).fetchall()
+    compared = rows[0][2]
     return [
         clean_doctor_count_is_expected(clean, expected),
-        every_clean_doctor_has_one_profile(clean),
-        profiles_match_source(clean),
+        every_clean_doctor_has_one_profile(clean, counts),
+        profiles_match_source(compared, {uid: list(columns) for uid, columns, _ in rows[1:]}),
     ]

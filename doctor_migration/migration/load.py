@@ -10,20 +10,18 @@ run ledger with its state before and after, so the run can be rolled back exactl
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
-import pandas as pd
 import psycopg
 from psycopg import sql
 
 from doctor_migration import __version__
-from doctor_migration.migration import ledger, target
+from doctor_migration.migration import ledger, stage, target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, StopMigration, os_user
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
 from doctor_migration.migration.reconcile import Reconciliation, compare_staged
-from doctor_migration.migration.stage import stage_rows
 from doctor_migration.migration.validation import ValidationResult, validate_target
 
 
@@ -34,7 +32,10 @@ class LoadResult:
     run_id: str
     dry_run: bool
     clean_count: int
-    legacy_ids: list[int] = field(default_factory=list)
+    # The command's stage (doctor_migration.doctor_rows WHERE run_id = stage_id).
+    stage_id: str = ""
+    # Step 4.2's example: the clean doctor with the most patients.
+    lookup_legacy_id: int | None = None
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
@@ -55,6 +56,23 @@ class LoadResult:
     @property
     def written(self) -> int:
         return self.inserted + self.updated + self.deleted
+
+    def to_json(self) -> dict:
+        """The result as JSON-ready data (ids and counts only), for the run's event log."""
+        values = asdict(self)
+        values["reconciliation"] = (self.reconciliation.to_json()
+                                    if self.reconciliation else None)
+        return values
+
+    @classmethod
+    def from_json(cls, values: dict) -> LoadResult:
+        values = dict(values)
+        values["validation"] = [ValidationResult(**v) for v in values["validation"]]
+        values["reconciliation"] = (Reconciliation.from_json(values["reconciliation"])
+                                    if values["reconciliation"] else None)
+        for side in ("native_before", "native_after"):
+            values[side] = tuple(values[side]) if values[side] else None
+        return cls(**values)
 
 
 class _DryRunDone(Exception):
@@ -96,28 +114,32 @@ def _sequences_advanced(conn: psycopg.Connection, inserted: int) -> list[dict]:
 
 def load_doctors(
     conn: psycopg.Connection,
-    rows: pd.DataFrame,
+    stage_id: str,
     *,
     run_id: str,
     expected_count: int | None = None,
     dry_run: bool = False,
     timeouts: target.Timeouts = target.Timeouts(),
 ) -> LoadResult:
-    """Merge `rows` (mapping.build_doctor_rows) into public.doctors in one transaction.
+    """Merge the command's doctor_rows (the stage `stage_id`) into public.doctors in one
+    transaction.
 
     With dry_run the same statements run and are rolled back: the result says what a run
     would do, and the target (doctors and ledger) is left exactly as it was.
     """
     started = time.perf_counter()
-    legacy_ids = [int(i) for i in rows["legacy_user_id"]]
-    result = LoadResult(run_id=run_id, dry_run=dry_run, clean_count=len(rows),
-                        legacy_ids=legacy_ids)
+    command = "plan" if dry_run else "run"
+    result = LoadResult(run_id=run_id, dry_run=dry_run, clean_count=0, stage_id=stage_id)
     try:
         with conn.transaction():
-            target.begin(conn, "plan" if dry_run else "run", run_id, timeouts)
+            target.begin(conn, command, run_id, timeouts)
+            stage.hold(conn, stage_id, command)
             target.lock_doctors(conn, timeouts.lock_timeout)
             target.ensure_ledger(conn)
-            stage_rows(conn, rows)
+            stage.stage_doctor_rows(conn, stage_id)
+            result.clean_count = conn.execute(load_sql("count_doctor_stage")).fetchone()[0]
+            lookup = conn.execute(load_sql("select_lookup_legacy_id")).fetchone()
+            result.lookup_legacy_id = lookup[0] if lookup else None
             _stop_on_duplicate_migrated_rows(conn)
             conn.execute(load_sql("classify_doctor_changes"))
             counts = dict(conn.execute(load_sql("select_doctor_change_counts")).fetchall())
@@ -146,7 +168,7 @@ def load_doctors(
                 **ids,
                 "started_at": datetime.now(timezone.utc),
                 "expected_count": expected_count,
-                "clean_count": len(rows),
+                "clean_count": result.clean_count,
                 "os_user": os_user(),
                 "tool_version": __version__,
                 "ledger_format": ledger.LEDGER_FORMAT,
@@ -172,7 +194,7 @@ def load_doctors(
 
             result.native_after = native_fingerprint(conn)
             # Steps 3.1-3.4 before COMMIT: any failure rolls the whole load back.
-            result.validation = validate_target(conn, legacy_ids)
+            result.validation = validate_target(conn)
             failed = [v for v in result.validation if not v.passed]
             if failed and not dry_run:
                 raise StopMigration("validation failed before commit, rolled back: " + "; ".join(

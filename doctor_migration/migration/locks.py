@@ -80,41 +80,42 @@ def lock_holders(conn: psycopg.Connection, wanted: Mapping[str, str]) -> dict[st
 
 
 def busy(conn: psycopg.Connection, where: str, wanted: Mapping[str, str],
-         lock_timeout: str) -> DatabaseBusy:
+         lock_timeout: str, outcome: str = "nothing was changed") -> DatabaseBusy:
     """The error for a lock wait on `conn` that hit lock_timeout: which of the `wanted`
-    tables were locked, and by whom. Call it once the failed transaction is rolled back."""
+    tables were locked, and by whom; `outcome` says what became of the target. Call it once
+    the failed transaction is rolled back."""
     try:
-        found = lock_holders(conn, wanted)
+        found = lock_holders(conn, wanted) if wanted else {}
     except psycopg.Error:
         found = {}
     role = conn.info.user
     if not found:
         cause = (f"a table stayed locked for {lock_timeout} by a session that has let go of it "
                  "since")
-        return DatabaseBusy(f"on the {where}, {cause}; nothing was changed, run again", cause)
+        return DatabaseBusy(f"on the {where}, {cause}; {outcome}, run again", cause)
     tables = list(found)
     sessions = list({s.pid: s for table in tables for s in found[table]}.values())
     names = tables[0] if len(tables) == 1 else ", ".join(tables[:-1]) + " and " + tables[-1]
     cause = f"{names} stayed locked for {lock_timeout} by {named(sessions, role)}"
-    return DatabaseBusy(f"the {where}'s {cause}; nothing was changed: {AGAIN}", cause)
+    return DatabaseBusy(f"the {where}'s {cause}; {outcome}: {AGAIN}", cause)
 
 
 @contextmanager
 def naming_blockers(conn: psycopg.Connection, where: str, wanted: Mapping[str, str],
-                    lock_timeout: str) -> Iterator[None]:
+                    lock_timeout: str, outcome: str = "nothing was changed") -> Iterator[None]:
     """A lock timeout inside the block (which must end its own transaction) becomes
     DatabaseBusy naming the sessions that hold the `wanted` tables."""
     try:
         yield
     except psycopg.errors.LockNotAvailable:
-        raise busy(conn, where, wanted, lock_timeout) from None
+        raise busy(conn, where, wanted, lock_timeout, outcome) from None
 
 
 @contextmanager
 def bounded_transaction(conn: psycopg.Connection, where: str, wanted: Mapping[str, str],
-                        lock_timeout: str) -> Iterator[None]:
+                        lock_timeout: str, outcome: str = "nothing was changed") -> Iterator[None]:
     """A transaction whose lock waits end after lock_timeout, naming the sessions in the way."""
-    with naming_blockers(conn, where, wanted, lock_timeout), conn.transaction():
+    with naming_blockers(conn, where, wanted, lock_timeout, outcome), conn.transaction():
         set_lock_timeout(conn, lock_timeout)
         yield
 

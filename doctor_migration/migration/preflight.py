@@ -17,6 +17,7 @@ from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
 from doctor_migration.migration.ledger import ledger_problem
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
+from doctor_migration.migration.target import STAGE_REGISTRY, STAGE_TABLES
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,9 @@ TARGET_TABLES = {"public.doctors": "SELECT,INSERT,UPDATE,DELETE", "public.profil
 TARGET_CATALOG_LOCKS = dict.fromkeys(TARGET_TABLES, "AccessShareLock")
 LEDGER_TABLES = {"doctor_migration.runs": "SELECT,INSERT,UPDATE",
                  "doctor_migration.row_changes": "SELECT,INSERT,UPDATE"}
+# The stage (once an earlier command made it): the tool's workspace, read and rewritten.
+STAGE_PRIVILEGES = {f"doctor_migration.{name}": "SELECT,INSERT,UPDATE,DELETE"
+                    for name in (STAGE_REGISTRY, *STAGE_TABLES)}
 
 # The source tables and columns step 1.1 reads (and the per-user accounting of its rules).
 SOURCE_COLUMNS: dict[str, list[str]] = {
@@ -282,6 +286,10 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
         role = _role(conn)
         foreign_ledger = ledger_problem(conn)
         needed = dict(TARGET_TABLES, **(LEDGER_TABLES if role.ledger_exists else {}))
+        stage = [r[0] for r in conn.execute(load_sql("select_stage_tables"),
+                                            {"tables": [STAGE_REGISTRY, *STAGE_TABLES]})]
+        needed.update({f"doctor_migration.{name}": STAGE_PRIVILEGES[f"doctor_migration.{name}"]
+                       for name in stage})
         tables = _tables(conn, needed)
         problems = [foreign_ledger] if foreign_ledger else []
         for table in tables:

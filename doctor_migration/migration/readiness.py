@@ -10,16 +10,20 @@ import json
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import psycopg
 
 from doctor_migration.migration.gates import GateResult, every_clean_doctor_has_one_profile
 from doctor_migration.migration.selection import (
     PROFILE_COLUMNS,
-    attach_profiles,
     fetch_clean_doctors,
     fetch_doctor_profiles,
+    profile_counts,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def read_profile_state(source: psycopg.Connection, target: psycopg.Connection) -
     """Phase 1's profiles and step 1.1's clean doctors, measured by step 1.3's profile gate."""
     profiles = fetch_doctor_profiles(target)
     clean = fetch_clean_doctors(source)
-    gate = every_clean_doctor_has_one_profile(attach_profiles(clean, profiles))
+    gate = every_clean_doctor_has_one_profile(len(clean), profile_counts(clean, profiles))
     return ProfileState(len(profiles), fingerprint(profiles), gate)
 
 

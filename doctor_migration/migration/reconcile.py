@@ -1,56 +1,81 @@
-"""After the load: every migrated row, read back from the target, against what the mapping
-says it must be, column by column (in SQL, on the target, in a transaction that is rolled
-back)."""
+"""After the load: every migrated row, as the target holds it, against what the mapping says it
+must be (the command's doctor_rows), column by column, in SQL on the target, in a transaction
+that is rolled back. Only the differing rows come back, and only the first SHOWN of each kind
+are kept."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
-import pandas as pd
 import psycopg
 
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.stage import stage_rows
+from doctor_migration.migration.stage import stage_doctor_rows
+
+SHOWN = 50
 
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """Differences between the target and the mapping, by legacy user id."""
+    """Differences between the target and the mapping, by legacy user id: how many of each
+    kind, and the first SHOWN."""
 
     compared: int
     mismatches: dict[int, list[str]] = field(default_factory=dict)
     missing: list[int] = field(default_factory=list)
     unexpected: list[int] = field(default_factory=list)
+    differing_count: int = 0
+    missing_count: int = 0
+    unexpected_count: int = 0
 
     @property
     def passed(self) -> bool:
-        return not (self.mismatches or self.missing or self.unexpected)
+        return not (self.differing_count or self.missing_count or self.unexpected_count)
 
     @property
     def summary(self) -> str:
         return (f"{self.compared} migrated rows compared with the mapping: "
-                f"{len(self.mismatches)} differ, {len(self.missing)} missing, "
-                f"{len(self.unexpected)} not clean")
+                f"{self.differing_count} differ, {self.missing_count} missing, "
+                f"{self.unexpected_count} not clean")
+
+    def to_json(self) -> dict:
+        values = asdict(self)
+        values["mismatches"] = [[uid, columns] for uid, columns in self.mismatches.items()]
+        return values
+
+    @classmethod
+    def from_json(cls, values: dict) -> Reconciliation:
+        return cls(**{**values, "mismatches": {int(u): list(c) for u, c in values["mismatches"]}})
 
 
-def reconcile(conn: psycopg.Connection, expected: pd.DataFrame) -> Reconciliation:
-    """Column-by-column comparison of the target's migrated rows with `expected` (the
-    mapping's rows). Writes nothing: the staged copy lives in a rolled-back transaction."""
+def reconcile(conn: psycopg.Connection, stage_id: str) -> Reconciliation:
+    """Column-by-column comparison of the target's migrated rows with the command's doctor_rows.
+    Writes nothing: the typed copy lives in a rolled-back transaction."""
     with conn.transaction(force_rollback=True):
-        stage_rows(conn, expected)
+        stage_doctor_rows(conn, stage_id)
         return compare_staged(conn)
 
 
 def compare_staged(conn: psycopg.Connection) -> Reconciliation:
-    """The comparison, against rows already staged in this transaction (a dry run uses it
-    on the state it is about to roll back)."""
-    mismatches, missing, unexpected = {}, [], []
+    """The comparison, against the rows staged in this transaction (a dry run uses it on the
+    state it is about to roll back)."""
+    mismatches: dict[int, list[str]] = {}
+    missing: list[int] = []
+    unexpected: list[int] = []
+    counts = {"differing": 0, "missing": 0, "unexpected": 0}
     compared = conn.execute(load_sql("count_migrated_doctors")).fetchone()[0]
     for uid, not_clean, absent, columns in conn.execute(load_sql("select_mapping_mismatches")):
         if not_clean:
-            unexpected.append(int(uid))
+            counts["unexpected"] += 1
+            if len(unexpected) < SHOWN:
+                unexpected.append(int(uid))
         elif absent:
-            missing.append(int(uid))
+            counts["missing"] += 1
+            if len(missing) < SHOWN:
+                missing.append(int(uid))
         else:
-            mismatches[int(uid)] = list(columns)
-    return Reconciliation(compared, mismatches, missing, unexpected)
+            counts["differing"] += 1
+            if len(mismatches) < SHOWN:
+                mismatches[int(uid)] = list(columns)
+    return Reconciliation(compared, mismatches, missing, unexpected, counts["differing"],
+                          counts["missing"], counts["unexpected"])

@@ -1,27 +1,28 @@
-"""Phase 1 and step 1.1 of the plan: the doctor profiles in the target, the clean doctors in
-the source, and the two joined in Python (they live on separate servers)."""
+"""Phase 1 and step 1.1 of the plan as small DataFrames, for the profile migration sensor (a
+run stages them on the target instead: see stage.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import psycopg
 
 from doctor_migration.migration import locks
-from doctor_migration.migration.accounting import fetch_user_outcomes
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
-from doctor_migration.migration.preflight import SOURCE_COLUMNS
+from doctor_migration.migration.stage import PROFILES_READ, SOURCE_READ
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROFILE_COLUMNS = ["id", "legacy_user_id", "first_name", "last_name", "email"]
-# What the reads wait for: a reader is kept out only by an ACCESS EXCLUSIVE lock.
-PROFILES_READ = {"public.profiles": "AccessShareLock"}
-SOURCE_READ = dict.fromkeys(SOURCE_COLUMNS, "AccessShareLock")
 
 
 def _frame(cur: psycopg.Cursor) -> pd.DataFrame:
+    import pandas as pd  # only the sensor needs it: not imported by every command
+
     columns = [d.name for d in cur.description]
     return pd.DataFrame(cur.fetchall(), columns=columns, dtype=object)
 
@@ -66,43 +67,16 @@ def _snapshot(source: psycopg.Connection, lock_timeout: str) -> Iterator[None]:
 
 
 def _clean_doctors(source: psycopg.Connection) -> pd.DataFrame:
+    import pandas as pd
+
     clean = _run(source, "select_clean_doctors", "source")
     for column in ("date_joined", "last_login"):
         clean[column] = pd.to_datetime(clean[column], utc=True)
-    clean["deduplication_method"] = [deduplication_method(e) for e in clean["email"]]
     return clean
 
 
-def deduplication_method(email: str | None) -> str:
-    """Which key of step 1.1's DISTINCT ON chose this doctor: the e-mail, or first_last."""
-    return "email_priority" if email else "name_fallback"
-
-
-def read_source(source: psycopg.Connection,
-                lock_timeout: str = "30s") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Step 1.1's clean doctors and every user's outcome, from one snapshot of the source."""
-    with _snapshot(source, lock_timeout):
-        clean = _clean_doctors(source)
-        try:
-            outcomes = fetch_user_outcomes(source)
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise MigrationError(f"the source database role may not read what the plan needs: "
-                                 f"{exc.diag.message_primary}") from None
-    return clean, outcomes
-
-
-def attach_profiles(clean: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
-    """The clean doctors with their doctor profile: how many they have, the first one's fields."""
-    counts = profiles.groupby("legacy_user_id").size().rename("profile_count")
-    first = profiles.drop_duplicates("legacy_user_id").set_index("legacy_user_id")
-    first = first.rename(columns={
-        "id": "profile_id",
-        "first_name": "profile_first_name",
-        "last_name": "profile_last_name",
-        "email": "profile_email",
-    })
-    joined = clean.join(counts, on="user_id").join(first, on="user_id")
-    joined["profile_count"] = joined["profile_count"].fillna(0).astype(int)
-    for column in ("profile_id", "profile_first_name", "profile_last_name", "profile_email"):
-        joined[column] = joined[column].astype(object).where(joined[column].notna(), None)
-    return joined
+def profile_counts(clean: pd.DataFrame, profiles: pd.DataFrame) -> dict[int, int]:
+    """How many doctor profiles each clean doctor without exactly one has (step 1.3)."""
+    per_id = profiles["legacy_user_id"].value_counts()
+    counts = {int(uid): int(per_id.get(uid, 0)) for uid in clean["user_id"]}
+    return {uid: n for uid, n in counts.items() if n != 1}

@@ -1,19 +1,309 @@
-"""The mapping's rows on the target: COPYed into a temp table typed like public.doctors, which
-the load merges from and the reconciliation compares against."""
+"""The stage: the rows of a command live in the target's doctor_migration schema, as tables an
+operator can query (create_stage.sql), never in Python or under DAGSTER_HOME.
+
+Each command keys its rows by its stage id (the Dagster run id) and registers it in
+doctor_migration.stages as a run or a plan. Its first step replaces the stage of the previous
+command of the same kind, finished or killed, so the stage holds the latest run and the latest
+plan; a run and a plan at the same moment never read each other's rows. Every later step holds
+its stage row (FOR SHARE) while it works, and stops, naming the newer command, if its stage was
+replaced meanwhile. Each step opens its own connections: any executor, one process per step
+included, runs the job.
+
+The source rows travel source -> target as COPY text, block by block: step 1.1 on one
+connection, the accounting of every source user on a second one that imports the first one's
+exported snapshot, in parallel. The source is only read (SELECT, no temp table).
+"""
 
 from __future__ import annotations
 
-import pandas as pd
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from typing import Any
+
 import psycopg
+from psycopg import sql
 
+from doctor_migration.migration import locks, target
+from doctor_migration.migration.accounting import PATTERNS
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.mapping import copy_rows
+from doctor_migration.migration.errors import DatabaseBusy, MigrationError
+from doctor_migration.migration.ledger import doctor_columns
+from doctor_migration.migration.mapping import MAPPED_COLUMNS
+from doctor_migration.migration.preflight import SOURCE_COLUMNS
+
+SCHEMA = "doctor_migration"
+REGISTRY = target.STAGE_REGISTRY
+# The asset tables (and the accounting beside clean_doctors), in the order a command fills them.
+TABLES = target.STAGE_TABLES
+# Supabase's roles that reach the database through its Data API: never a grant on the stage.
+API_ROLES = ["anon", "authenticated", "service_role"]
+# pg_advisory_xact_lock key that serializes creating the stage and replacing stages ("DMIS").
+STAGE_LOCK_KEY = 0x444D4953
+# COPY data is passed on to the target in blocks of about this many bytes.
+BLOCK_BYTES = 256 * 1024
+# The locks the source read waits for: a reader is kept out only by an ACCESS EXCLUSIVE lock.
+SOURCE_READ = dict.fromkeys(SOURCE_COLUMNS, "AccessShareLock")
+PROFILES_READ = {"public.profiles": "AccessShareLock"}
+NOTHING_CHANGED = "nothing was changed"
+
+Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
 
 
-def stage_rows(conn: psycopg.Connection, rows: pd.DataFrame) -> None:
-    """The mapping's rows, COPYed into a temp table typed like public.doctors (dropped at
-    the end of the transaction)."""
+class StageGone(DatabaseBusy):
+    """A newer command of the same kind replaced this command's stage: run again."""
+
+
+def table(name: str) -> sql.Identifier:
+    """A stage table, qualified."""
+    return sql.Identifier(SCHEMA, name)
+
+
+def table_name(name: str) -> str:
+    """A stage table's qualified name, as an operator types it."""
+    return f"{SCHEMA}.{name}"
+
+
+def _newest(conn: psycopg.Connection, command: str, stage_id: str) -> str | None:
+    """The newest other stage of the kind, as "plan <id> (started ... by <user>)"."""
+    try:
+        with conn.transaction():
+            newest = conn.execute(load_sql("select_stage_replacement"),
+                                  {"command": command, "run_id": stage_id}).fetchone()
+    except psycopg.Error:
+        return None
+    if newest is None:
+        return None
+    run_id, started, user = newest
+    return f"{command} {run_id} (started {started:%Y-%m-%d %H:%M:%S %Z} by {user})"
+
+
+def _replaced(conn: psycopg.Connection, stage_id: str, command: str, outcome: str) -> StageGone:
+    newest = _newest(conn, command, stage_id)
+    who = f"{newest} replaced it" if newest else "it was dropped"
+    return StageGone(f"the stage of {command} {stage_id} is gone: {who}; {outcome}: "
+                     "run again once no other command of the kind is running")
+
+
+def hold(conn: psycopg.Connection, stage_id: str, command: str,
+         outcome: str = NOTHING_CHANGED) -> None:
+    """Keep this command's stage from being replaced until the transaction ends."""
+    try:
+        with conn.transaction():
+            held = conn.execute(load_sql("lock_stage"), {"run_id": stage_id}).fetchone()
+    except psycopg.errors.UndefinedTable:
+        held = None
+    if held is None:
+        raise _replaced(conn, stage_id, command, outcome)
+
+
+@contextmanager
+def transaction(conn: psycopg.Connection, stage_id: str, command: str,
+                timeouts: target.Timeouts, wanted: dict[str, str] | None = None,
+                outcome: str = NOTHING_CHANGED) -> Iterator[None]:
+    """A transaction of the command on the target that reads or writes its stage: the tool's
+    settings, the stage held; a lock wait on `wanted` tables names the sessions in the way."""
+    with locks.naming_blockers(conn, "target", wanted or {}, timeouts.lock_timeout, outcome), \
+            conn.transaction():
+        target.configure(conn, command, stage_id, timeouts)
+        hold(conn, stage_id, command, outcome)
+        yield
+
+
+def _create(conn: psycopg.Connection) -> None:
+    """The schema and the stage's tables, when one is missing; no grant on them but the
+    owner's."""
+    names = [REGISTRY, *TABLES]
+    found = {r[0] for r in conn.execute(load_sql("select_stage_tables"), {"tables": names})}
+    if found >= set(names):
+        return
+    try:
+        with conn.transaction():
+            conn.execute(load_sql("create_stage"))
+            roles = [r[0] for r in conn.execute(load_sql("select_api_roles"),
+                                                {"roles": API_ROLES})]
+            grantees = sql.SQL(", ").join([sql.SQL("PUBLIC"), *map(sql.Identifier, roles)])
+            conn.execute(sql.SQL(load_sql("revoke_stage")).format(
+                tables=sql.SQL(", ").join(table(n) for n in names), grantees=grantees))
+            if roles:
+                conn.execute(sql.SQL(load_sql("revoke_stage_schema")).format(
+                    grantees=sql.SQL(", ").join(map(sql.Identifier, roles))))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        user = conn.info.user
+        raise MigrationError(
+            f"the target role {user} may not create the stage ({exc.diag.message_primary}): "
+            f"GRANT CREATE ON DATABASE {conn.info.dbname} TO {user}, or have an owner create "
+            "schema doctor_migration and grant it to this role; nothing was changed") from None
+
+
+def start(conn: psycopg.Connection, stage_id: str, command: str,
+          timeouts: target.Timeouts) -> None:
+    """The command's first step: its stage registered, the previous stage of its kind (and any
+    rows of an earlier attempt of this one) deleted, phase 1's doctor profiles copied in.
+    A command of the same kind that is working in its stage right now makes this one refuse at
+    once, naming it."""
+    params = {"command": command, "run_id": stage_id}
+    with locks.naming_blockers(conn, "target", PROFILES_READ, timeouts.lock_timeout), \
+            conn.transaction():
+        target.configure(conn, command, stage_id, timeouts)
+        conn.execute(load_sql("lock_stage_creation"), {"key": STAGE_LOCK_KEY})
+        _create(conn)
+        try:
+            with conn.transaction():
+                conn.execute(load_sql("lock_replaced_stages"), params)
+        except psycopg.errors.LockNotAvailable:
+            raise target.running(conn.execute(load_sql("select_stage_holder"), params)
+                                 .fetchone()) from None
+        gone = [r[0] for r in conn.execute(load_sql("delete_replaced_stages"), params)]
+        for name in TABLES:
+            conn.execute(sql.SQL(load_sql("delete_stage_rows")).format(table=table(name)),
+                         {"run_ids": [*gone, stage_id]})
+        conn.execute(load_sql("insert_stage"), params)
+        conn.execute(load_sql("insert_profile_coverage"), {"run_id": stage_id})
+        analyze(conn, "profile_coverage")
+
+
+def profile_coverage_summary(conn: psycopg.Connection, stage_id: str) -> tuple[int, int, list]:
+    """(doctor profiles, legacy users with one, legacy ids with several) of the stage."""
+    profiles, users, several = conn.execute(load_sql("select_profile_coverage_summary"),
+                                            {"run_id": stage_id}).fetchone()
+    return profiles, users, list(several or [])
+
+
+class _SourceLockTimeout(Exception):
+    """A lock wait of the source read hit the lock timeout (named once it is rolled back)."""
+
+
+_PROBLEMS = {
+    psycopg.errors.UndefinedTable: "lacks a table the plan needs",
+    psycopg.errors.UndefinedColumn: "lacks a column the plan needs",
+    psycopg.errors.InsufficientPrivilege: "role may not read what the plan needs",
+}
+
+
+@contextmanager
+def _problems(role: str) -> Iterator[None]:
+    """A missing table, column or grant as one sentence naming the database."""
+    try:
+        yield
+    except tuple(_PROBLEMS) as exc:
+        if role == "target" and isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            raise MigrationError(f"the target role may not write the stage: "
+                                 f"{exc.diag.message_primary}; {NOTHING_CHANGED}") from None
+        raise MigrationError(f"the {role} database {_PROBLEMS[type(exc)]}: "
+                             f"{exc.diag.message_primary}") from None
+    except psycopg.errors.LockNotAvailable:
+        if role == "source":
+            raise _SourceLockTimeout from None
+        raise
+
+
+def _step_1_1() -> str:
+    """The plan's step 1.1, as written in select_clean_doctors.sql, without its final `;`."""
+    return load_sql("select_clean_doctors").rstrip().removesuffix(";")
+
+
+def _pipe(src: psycopg.Connection, tgt: psycopg.Connection, stage_id: str, command: str,
+          timeouts: target.Timeouts, query: sql.Composable, params: dict[str, Any] | None,
+          name: str) -> None:
+    """`query` on the source, COPYed into the stage table `name`, in one target transaction."""
+    copy_out = sql.SQL(load_sql("copy_out")).format(query=query)
+    copy_in = load_sql(f"copy_{name}_in")
+    with transaction(tgt, stage_id, command, timeouts), ExitStack() as stack:
+        tgt.execute(load_sql("set_stage_id"), {"run_id": stage_id})
+        tgt.execute(sql.SQL(load_sql("delete_stage_rows")).format(table=table(name)),
+                    {"run_ids": [stage_id]})
+        with _problems("target"):
+            into = stack.enter_context(tgt.cursor().copy(copy_in))
+        with _problems("source"):
+            out = stack.enter_context(src.cursor().copy(copy_out, params))
+        block = bytearray()
+        for data in out:
+            block += data
+            if len(block) >= BLOCK_BYTES:
+                into.write(block)
+                block = bytearray()
+        if block:
+            into.write(block)
+    with transaction(tgt, stage_id, command, timeouts):
+        analyze(tgt, name)
+
+
+@contextmanager
+def _source_transaction(src: psycopg.Connection, lock_timeout: str,
+                        snapshot: str | None = None) -> Iterator[None]:
+    """The source's READ ONLY, REPEATABLE READ transaction (importing `snapshot`), in UTC."""
+    src.read_only = True
+    src.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        with src.transaction(snapshot=snapshot):
+            locks.set_lock_timeout(src, lock_timeout)
+            src.execute(load_sql("set_source_time_zone"))
+            yield
+    except _SourceLockTimeout:
+        raise locks.busy(src, "source", SOURCE_READ, lock_timeout) from None
+
+
+def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: str,
+                    timeouts: target.Timeouts, snapshot: str, imported: threading.Event) -> None:
+    """The accounting of every source user, in the snapshot of the step 1.1 read."""
+    try:
+        with source() as src, target_() as tgt:
+            with _source_transaction(src, timeouts.lock_timeout, snapshot):
+                imported.set()
+                _pipe(src, tgt, stage_id, command, timeouts,
+                      sql.SQL(load_sql("select_user_outcomes").rstrip().removesuffix(";")),
+                      {**PATTERNS, "user_id": None}, "source_users")
+    finally:
+        imported.set()
+
+
+def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
+                 timeouts: target.Timeouts) -> None:
+    """Step 1.1 (clean_doctors) and every source user's outcome (source_users), from one
+    READ ONLY, REPEATABLE READ snapshot of the source, into the command's stage."""
+    imported = threading.Event()
+    with source() as src, target_() as tgt, ThreadPoolExecutor(max_workers=1) as pool:
+        with _source_transaction(src, timeouts.lock_timeout):
+            snapshot = src.execute(load_sql("export_snapshot")).fetchone()[0]
+            accounting = pool.submit(_stage_outcomes, source, target_, stage_id, command,
+                                     timeouts, snapshot, imported)
+            try:
+                _pipe(src, tgt, stage_id, command, timeouts, sql.SQL(_step_1_1()), None,
+                      "clean_doctors")
+            finally:
+                # The exported snapshot lives as long as this transaction: keep it until the
+                # accounting's connection has imported it (or failed).
+                imported.wait()
+        accounting.result()  # the accounting's own error, if it failed
+
+
+def analyze(conn: psycopg.Connection, name: str) -> None:
+    """Statistics for the stage table `name`, just filled."""
+    conn.execute(sql.SQL(load_sql("analyze_stage_table")).format(table=table(name)))
+
+
+def map_doctor_rows(conn: psycopg.Connection, stage_id: str) -> int:
+    """Steps 2.2 and 2.3 in SQL: doctor_rows from clean_doctors and profile_coverage."""
+    conn.execute(sql.SQL(load_sql("delete_stage_rows")).format(table=table("doctor_rows")),
+                 {"run_ids": [stage_id]})
+    rows = conn.execute(load_sql("insert_doctor_rows"), {"run_id": stage_id}).rowcount
+    analyze(conn, "doctor_rows")
+    return rows
+
+
+def stage_doctor_rows(conn: psycopg.Connection, stage_id: str) -> None:
+    """The command's doctor_rows in pg_temp.doctor_stage, typed like public.doctors (dropped at
+    the end of the transaction): what the load merges and the reconciliation compares."""
     conn.execute(load_sql("create_doctor_stage"))
-    with conn.cursor().copy(load_sql("copy_doctor_stage")) as copy:
-        for values in copy_rows(rows):
-            copy.write_row(values)
+    types = {c.name: c for c in doctor_columns(conn)}
+    values = sql.SQL(", ").join(
+        sql.SQL("CAST({} AS {})").format(
+            sql.Identifier("s", name),
+            sql.Identifier(types[name].type_schema, types[name].type_name))
+        for name in MAPPED_COLUMNS)
+    conn.execute(sql.SQL(load_sql("fill_doctor_stage")).format(values=values),
+                 {"run_id": stage_id})
+
+

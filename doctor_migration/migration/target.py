@@ -24,6 +24,9 @@ LEDGER_READ = {"doctor_migration.runs": "AccessShareLock",
                "doctor_migration.row_changes": "AccessShareLock"}
 LOAD_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
                "doctor_migration.row_changes": "RowExclusiveLock"}
+# The stage's registry, then its tables in the order a command fills them (create_stage.sql).
+STAGE_REGISTRY = "stages"
+STAGE_TABLES = ("profile_coverage", "clean_doctors", "source_users", "doctor_rows")
 ROLLBACK_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
                    "doctor_migration.row_changes": "AccessShareLock"}
 
@@ -37,12 +40,9 @@ class Timeouts:
     idle_timeout: str = "5min"
 
 
-def begin(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) -> None:
-    """Settings, then the advisory lock: a second migration or rollback refuses at once.
-
-    The transaction's id is remembered (db.track), so that if the connection is lost the
-    operator is told whether it committed.
-    """
+def configure(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) -> str:
+    """The settings of every transaction of the tool on the target (set_transaction_settings.sql:
+    bounded waits, built-ins before public, UTC); its application_name, which names the command."""
     application_name = f"{APPLICATION_NAME} {what} {run_id}"[:63]
     try:
         conn.execute(load_sql("set_transaction_settings"), {
@@ -55,6 +55,16 @@ def begin(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) 
         raise MigrationError(
             f"{exc.diag.message_primary}: give durations as PostgreSQL writes them, "
             "e.g. 30s, 2min, 500ms; nothing was changed") from None
+    return application_name
+
+
+def begin(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) -> None:
+    """Settings, then the advisory lock: a second migration or rollback refuses at once.
+
+    The transaction's id is remembered (db.track), so that if the connection is lost the
+    operator is told whether it committed.
+    """
+    application_name = configure(conn, what, run_id, timeouts)
     xid, pid = conn.execute(load_sql("select_transaction_id")).fetchone()
     db.track(conn, db.Transaction(xid=xid, pid=pid, application_name=application_name,
                                   what=what, run_id=run_id))
@@ -62,12 +72,19 @@ def begin(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) 
         return
     holder = conn.execute(load_sql("select_migration_lock_holder"),
                           {"key": MIGRATION_LOCK_KEY}).fetchone()
+    raise running(holder)
+
+
+def running(holder: tuple | None) -> DatabaseBusy:
+    """Another command of the tool holds the target: (pid, application, user, since) of its
+    session, or None when it has gone since."""
     if holder:
         pid, application, user, since = holder
-        who = f"{application} (pid {pid}, user {user}, since {since:%Y-%m-%d %H:%M:%S %Z})"
+        when = f"{since:%Y-%m-%d %H:%M:%S %Z}" if since else "a time this role may not see"
+        who = f"{application} (pid {pid}, user {user}, since {when})"
     else:
         who = "a session that has since gone"
-    raise DatabaseBusy(
+    return DatabaseBusy(
         f"another migration or rollback is running on the target: {who}; nothing was changed, "
         "wait for it to finish, then run again"
     )

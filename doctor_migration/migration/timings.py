@@ -50,10 +50,13 @@ def _explain(conn: psycopg.Connection, name: str, params: dict | None = None) ->
     return conn.execute(load_sql(name), params).fetchone()[0][0]
 
 
-def measure(conn: psycopg.Connection, legacy_user_id: int | None) -> list[Timing]:
-    """Steps 4.1 and 4.2 (4.2 only when a migrated legacy id exists), read-only."""
+def measure(conn: psycopg.Connection, legacy_user_id: int | None,
+            lock_timeout: str = "30s") -> list[Timing]:
+    """Steps 4.1 and 4.2 (4.2 only when a migrated legacy id exists), read-only; a lock wait
+    ends after lock_timeout."""
     timings = []
     with conn.transaction():
+        locks.set_lock_timeout(conn, lock_timeout)
         plan = _explain(conn, "explain_profile_join")
         timings.append(Timing("4.1", "profile_join_under_100ms", 100.0, plan["Planning Time"],
                               plan["Execution Time"], _node_types(plan["Plan"])))

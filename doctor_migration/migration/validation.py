@@ -1,4 +1,5 @@
-"""Steps 3.1 to 3.4 of the plan, run inside the load's transaction and again after it."""
+"""Steps 3.1 to 3.4 of the plan, run inside the load's transaction and again after it, in SQL
+over the target and the command's rows staged in pg_temp.doctor_stage."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from dataclasses import dataclass, field
 import psycopg
 
 from doctor_migration.migration.db import load_sql
+from doctor_migration.migration.stage import stage_doctor_rows
+
+SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -18,16 +22,16 @@ class ValidationResult:
     passed: bool
     summary: str
     values: dict[str, int] = field(default_factory=dict)
-    offenders: list[int] = field(default_factory=list)
+    offenders: list[int] = field(default_factory=list)  # the first SHOWN
 
 
-def validate_target(conn: psycopg.Connection, legacy_ids: list[int]) -> list[ValidationResult]:
-    """Steps 3.1–3.4 over the target as `conn` sees it, for the given clean legacy ids."""
+def validate_target(conn: psycopg.Connection) -> list[ValidationResult]:
+    """Steps 3.1–3.4 over the target as `conn` sees it, for the clean doctors staged in
+    pg_temp.doctor_stage."""
     cur = conn.execute(load_sql("validate_doctors"))
     v = dict(zip([d.name for d in cur.description], cur.fetchone()))
-    missing = [r[0] for r in conn.execute(
-        load_sql("select_missing_legacy_ids"), {"legacy_ids": legacy_ids}).fetchall()]
-    expected = len(legacy_ids)
+    missing = [r[0] for r in conn.execute(load_sql("select_missing_legacy_ids")).fetchall()]
+    expected = conn.execute(load_sql("count_doctor_stage")).fetchone()[0]
     migrated, unique = v["migrated_doctors"], v["unique_legacy_ids"]
     return [
         ValidationResult(
@@ -51,6 +55,13 @@ def validate_target(conn: psycopg.Connection, legacy_ids: list[int]) -> list[Val
             not missing and unique == migrated,
             f"{len(missing)} clean legacy ids missing, {migrated - unique} duplicated",
             {"total_migrated": migrated, "unique_legacy_ids": unique, "missing": len(missing)},
-            missing,
+            missing[:SHOWN],
         ),
     ]
+
+
+def validate_committed(conn: psycopg.Connection, stage_id: str) -> list[ValidationResult]:
+    """Steps 3.1–3.4 after the load committed, for the command's doctor_rows; writes nothing."""
+    with conn.transaction(force_rollback=True):
+        stage_doctor_rows(conn, stage_id)
+        return validate_target(conn)

@@ -1,7 +1,7 @@
--- Step 3.4: clean legacy ids that have no migrated doctors row.
-SELECT wanted.legacy_user_id
-FROM unnest(%(legacy_ids)s::bigint[]) AS wanted(legacy_user_id)
+-- Step 3.4: clean legacy ids (the staged mapping) that have no migrated doctors row.
+SELECT s.legacy_user_id
+FROM pg_temp.doctor_stage AS s
 WHERE NOT EXISTS (
-    SELECT 1 FROM public.doctors AS d WHERE d.legacy_user_id = wanted.legacy_user_id
+    SELECT 1 FROM public.doctors AS d WHERE d.legacy_user_id = s.legacy_user_id
 )
-ORDER BY wanted.legacy_user_id;
+ORDER BY s.legacy_user_id;

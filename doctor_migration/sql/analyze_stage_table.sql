@@ -1,0 +1,4 @@
+-- Statistics for a stage table just filled ({table} composed with psycopg.sql): autovacuum has
+-- not seen it yet, and without them the planner takes 100,000 rows for a handful and joins
+-- them in nested loops. Only the owner may: another role gets a warning, not an error.
+ANALYZE {table}
