@@ -36,6 +36,7 @@ def test_migration_launchpads_default_every_parameter():
         assert ops_default(job_name) == {
             "profile_coverage": {"config": {"lock_timeout": "30s"}},
             "clean_doctors": {"config": {"lock_timeout": "30s", "expected_count": 399}},
+            "doctor_rows": {"config": {"lock_timeout": "30s"}},
             "loaded_doctors": {"config": {"lock_timeout": "30s", "dry_run": dry_run,
                                           "create_indexes": False}},
         }

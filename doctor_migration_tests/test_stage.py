@@ -13,6 +13,7 @@ import dagster as dg
 import psycopg
 
 from doctor_migration import runner
+from doctor_migration.defs.config import migration_run_config
 from doctor_migration.defs.jobs import MIGRATION
 from doctor_migration.migration.db import load_sql
 from doctor_migration.runner import BUSY
@@ -99,7 +100,7 @@ def multiprocess_job() -> dg.JobDefinition:
 def test_every_step_in_a_process_of_its_own(small_dbs):
     instance = runner.instance()
     with dg.execute_job(dg.reconstructable(multiprocess_job), instance=instance,
-                        run_config=runner.migration_run_config(40).to_config_dict()) as result:
+                        run_config=migration_run_config(40).to_config_dict()) as result:
         assert result.success
         events = result.all_events
         checks = result.get_asset_check_evaluations()
