@@ -4,7 +4,6 @@ the session in the way, and nothing changed."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from doctor_migration.demo.run import READER
 from doctor_migration.migration import target
 from doctor_migration.runner import BUSY
 from doctor_migration_tests.helpers import migrate, snapshot
-from doctor_migration_tests.servers import start_cli, tool_sessions, with_user
+from doctor_migration_tests.servers import start_cli, tool_sessions
 
 SINCE = r"in a transaction since 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC"
 # A command given --lock-timeout 1s ends well within this, waits included.

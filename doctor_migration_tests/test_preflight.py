@@ -31,12 +31,21 @@ def grant(conn: psycopg.Connection, privileges: str, table: str, role: str) -> N
         sql.Identifier(*table.split(".")), sql.Identifier(role)))
 
 
+def see_references(conn: psycopg.Connection, role: str) -> None:
+    """What the tool needs of the table that references doctors: its key, every row."""
+    grant(conn, "SELECT (doctor_id)", "public.appointments", role)
+    conn.execute(sql.SQL("CREATE POLICY {} ON public.appointments FOR SELECT TO {} "
+                         "USING (true)").format(sql.Identifier(f"{role}_reads"),
+                                                sql.Identifier(role)))
+
+
 def target_role(dbs, *attributes: str, doctors: str = "SELECT, INSERT, UPDATE, DELETE") -> str:
     """A non-superuser role on the target with the given privileges on doctors."""
     with dbs.target() as conn:
         role = new_role(conn, *attributes)
         grant(conn, doctors, "public.doctors", role)
         grant(conn, "SELECT", "public.profiles", role)
+        see_references(conn, role)
         dbname = conn.info.dbname
         conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
             sql.Identifier(dbname), sql.Identifier(role)))
@@ -120,6 +129,7 @@ def test_forced_row_level_security_catches_the_owner(small_dbs):
         conn.execute(sql.SQL("ALTER TABLE public.doctors OWNER TO {}").format(
             sql.Identifier(role)))
         grant(conn, "SELECT", "public.profiles", role)
+        see_references(conn, role)
         conn.execute("CREATE POLICY readers ON public.profiles FOR SELECT USING (true)")
         conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
             sql.Identifier(conn.info.dbname), sql.Identifier(role)))

@@ -128,7 +128,7 @@ class Role:
     database: str
     is_superuser: bool
     bypasses_rls: bool
-    may_create_schema: bool
+    may_create_ledger: bool
     may_create_temp: bool
     is_replica: bool
     read_only_by_default: bool
@@ -152,6 +152,7 @@ class Table:
     # WITH CHECK (true)), and the restrictive policies that apply to the role.
     commands_without_policy: list[str]
     restrictive_policies: list[str]
+    columns: list[str]  # the columns the privileges are needed on (quoted); [] for all
 
     @property
     def exists(self) -> bool:
@@ -182,10 +183,24 @@ def _role(conn: psycopg.Connection) -> Role:
     return Role(*conn.execute(load_sql("preflight_select_role")).fetchone())
 
 
-def _tables(conn: psycopg.Connection, privileges: dict[str, str]) -> list[Table]:
+def _tables(conn: psycopg.Connection, privileges: dict[str, str],
+            columns: dict[str, list[str]] | None = None) -> list[Table]:
+    """Each table of `privileges` (name: 'SELECT,INSERT,...'), needed on the whole table or
+    on the `columns` given for it."""
     rows = conn.execute(load_sql("preflight_select_tables"), {
-        "tables": list(privileges), "privileges": list(privileges.values())}).fetchall()
+        "tables": list(privileges), "privileges": list(privileges.values()),
+        "columns": [",".join((columns or {}).get(name, [])) for name in privileges],
+    }).fetchall()
     return [Table(*row) for row in rows]
+
+
+def _referencing_tables(conn: psycopg.Connection) -> dict[str, list[str]]:
+    """The tables whose foreign keys reference public.doctors, with those keys' columns."""
+    found: dict[str, list[str]] = {}
+    for _, schema, table, columns, _ in conn.execute(load_sql("select_doctor_foreign_keys")):
+        known = found.setdefault(f"{schema}.{table}", [])
+        known += [c for c in columns if c not in known]
+    return found
 
 
 def _columns(conn: psycopg.Connection, table: Table) -> dict[str, Column]:
@@ -207,7 +222,14 @@ def _table_problems(table: Table, role: Role, bypass: str = "a role with BYPASSR
     if not table.schema_usage:
         problems.append(f"role {role.name} may not use schema {table.schema}: "
                         f"GRANT USAGE ON SCHEMA {table.schema} TO {role.name}")
-    if table.missing_privileges:
+    if table.missing_privileges and table.columns:
+        columns = ", ".join(table.columns)
+        problems.append(
+            f"role {role.name} may not {_and(table.missing_privileges)} {table.qualified} "
+            f"({columns}), whose rows reference doctors rows the tool may delete: "
+            f"GRANT {', '.join(table.missing_privileges)} ({columns}) ON {table.qualified} "
+            f"TO {role.name}")
+    elif table.missing_privileges:
         problems.append(
             f"role {role.name} may not {_and(table.missing_privileges)} {table.qualified}: "
             f"GRANT {', '.join(table.missing_privileges)} ON {table.qualified} TO {role.name}")
@@ -291,6 +313,11 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
                 problems += _table_problems(table, role, SUPABASE_BYPASS)
         present = {t.name: t for t in tables if t.exists}
         if "public.doctors" in present:
+            # Before deleting a doctors row (a load, a rollback) the tool counts the rows that
+            # reference it: a row hidden from it could be deleted by ON DELETE CASCADE unseen.
+            referencing = _referencing_tables(conn)
+            for table in _tables(conn, dict.fromkeys(referencing, "SELECT"), referencing):
+                problems += _table_problems(table, role, SUPABASE_BYPASS)
             problems += _column_problems("public.doctors",
                                          _columns(conn, present["public.doctors"]),
                                          DOCTOR_COLUMNS, writes=True)
@@ -306,7 +333,7 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
             f"transactions of role {role.name} on {role.database} are read-only by default "
             f"(default_transaction_read_only is on): ALTER ROLE {role.name} IN DATABASE "
             f"{role.database} SET default_transaction_read_only = off")
-    if not role.ledger_exists and not role.may_create_schema and not foreign_ledger:
+    if not role.ledger_exists and not role.may_create_ledger and not foreign_ledger:
         problems.append(
             f"role {role.name} may not create the run ledger (schema doctor_migration, made "
             f"on the first run): GRANT CREATE ON DATABASE {role.database} TO {role.name}")
