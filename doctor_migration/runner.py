@@ -40,6 +40,17 @@ class _QuietRollback(logging.Filter):
 logging.getLogger("psycopg.transaction").addFilter(_QuietRollback())
 
 
+class _QuietInstance(logging.Filter):
+    """Dagster warns on every command when DAGSTER_HOME has no dagster.yaml; keeping runs in
+    SQLite files there is what the README documents for that case."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No dagster instance configuration file")
+
+
+logging.getLogger("dagster").addFilter(_QuietInstance())
+
+
 @dataclass
 class RunOutcome:
     """What a run did, for printing."""
@@ -53,9 +64,20 @@ class RunOutcome:
     result: dg.ExecuteInProcessResult | None = None
 
 
+def _telemetry_settings(home: Path) -> dict:
+    """Telemetry off unless the operator's dagster.yaml says otherwise: Dagster's default is on,
+    and its first run in a DAGSTER_HOME then prints a banner between the tool's lines."""
+    path = home / "dagster.yaml"
+    config = yaml.safe_load(path.read_text()) if path.is_file() else None
+    telemetry = config.get("telemetry") if isinstance(config, dict) else None
+    if isinstance(telemetry, dict) and "enabled" in telemetry:
+        return {}
+    return {"telemetry": {"enabled": False}}
+
+
 def instance() -> dg.DagsterInstance:
     """The instance at DAGSTER_HOME (./.dagster_home when unset; created with telemetry off
-    when missing), so runs show in the UI."""
+    when missing), so runs show in the UI; telemetry off unless its dagster.yaml turns it on."""
     home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
     try:
         if not home.exists():
@@ -68,7 +90,10 @@ def instance() -> dg.DagsterInstance:
         with tempfile.TemporaryFile(dir=home):
             pass
         os.environ["DAGSTER_HOME"] = str(home.resolve())
-        return dg.DagsterInstance.get()
+        # DagsterInstance.get() with settings on top: local_temp reads the dagster.yaml in the
+        # directory it is given and keeps everything there, as get() does with DAGSTER_HOME.
+        return dg.DagsterInstance.local_temp(str(home.resolve()),
+                                             overrides=_telemetry_settings(home))
     except MigrationError:
         raise
     except OSError as exc:
