@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from doctor_migration.migration import report
 from doctor_migration.migration.errors import MigrationError
 
 # Exit codes of the command line.
@@ -24,6 +25,10 @@ BUSY = 75
 REFUSALS = {"StopMigration", "RollbackRefused"}
 # Errors that say another session is in the way: busy, try again.
 BUSY_ERRORS = {"DatabaseBusy"}
+# A blocking check that failed: the check's own line tells it.
+CHECK_FAILED = "DagsterAssetCheckFailedError"
+MIGRATION_JOBS = ("migrate_doctors", "plan_doctor_migration")
+ROLLBACK_JOB = "rollback_doctor_migration"
 # Ctrl-C, as shells report a death by SIGINT.
 INTERRUPTED = 130
 INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
@@ -125,9 +130,10 @@ def _instance_problem(exc: Exception) -> str:
     return re.sub(r"://[^\s/]*@", "://***@", first)
 
 
-def _check_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+def _check_failures(evaluations: list) -> list[str]:
+    """One line per failed check (of AssetCheckEvaluations), with its offenders."""
     lines = []
-    for evaluation in result.get_asset_check_evaluations():
+    for evaluation in evaluations:
         if evaluation.passed:
             continue
         meta = evaluation.metadata
@@ -142,20 +148,18 @@ def _check_failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
-def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+def _interrupted(events: list[dg.DagsterEvent]) -> bool:
     return any(event.event_type_value == "STEP_FAILURE"
                and "DagsterExecutionInterruptedError" in (
                    event.step_failure_data.error.cls_name if event.step_failure_data.error
                    else "")
-               for event in result.all_events)
+               for event in events)
 
 
-def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], int]:
-    """One line per failed step, with the migration's own message; and the exit code they
-    call for: BUSY when another session was in the way, BAD_INPUT for an error of input or
-    environment, else STOPPED (a stop condition of the plan)."""
-    lines, bad_input, busy = [], False, False
-    for event in result.all_events:
+def _step_errors(events: list[dg.DagsterEvent]) -> list[tuple[str, str, str]]:
+    """(step key, error class, the migration's own message) of each failed step."""
+    errors = []
+    for event in events:
         if event.event_type_value != "STEP_FAILURE":
             continue
         error = event.step_failure_data.error
@@ -164,20 +168,100 @@ def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], int]:
             error = error.cause
         if error is None:
             continue
-        if error.cls_name == "DagsterAssetCheckFailedError":
-            continue  # told by the check lines
         message = error.message.strip()
         if ": " in message and error.cls_name in message.split(": ", 1)[0]:
             message = message.split(": ", 1)[1]
-        if error.cls_name in REFUSALS:
-            lines.append(f"stopped at {event.step_key}: {message}")
-        elif error.cls_name in BUSY_ERRORS:
+        errors.append((event.step_key, error.cls_name, message))
+    return errors
+
+
+def _step_failures(events: list[dg.DagsterEvent]) -> tuple[list[str], int]:
+    """One line per failed step, with the migration's own message; and the exit code they
+    call for: BUSY when another session was in the way, BAD_INPUT for an error of input or
+    environment, else STOPPED (a stop condition of the plan)."""
+    lines, bad_input, busy = [], False, False
+    for step, cls_name, message in _step_errors(events):
+        if cls_name == CHECK_FAILED:
+            continue  # told by the check lines
+        if cls_name in REFUSALS:
+            lines.append(f"stopped at {step}: {message}")
+        elif cls_name in BUSY_ERRORS:
             busy = True
-            lines.append(f"error at {event.step_key}: {message}")
+            lines.append(f"error at {step}: {message}")
         else:
-            bad_input = bad_input or error.cls_name == "MigrationError"
-            lines.append(f"error at {event.step_key}: {message}")
+            bad_input = bad_input or cls_name == "MigrationError"
+            lines.append(f"error at {step}: {message}")
     return lines, BUSY if busy else BAD_INPUT if bad_input else STOPPED
+
+
+def _check_entry(evaluation) -> dict:
+    """A check evaluation as the report lists it: result, summary and offenders."""
+    meta = {k: v.value for k, v in evaluation.metadata.items()}
+    entry = {"asset": evaluation.asset_key.to_user_string(), "check": evaluation.check_name,
+             "passed": evaluation.passed, "severity": evaluation.severity.value,
+             "summary": meta.get("summary", "")}
+    if not evaluation.passed:
+        entry["offenders"] = meta.get("all_offending_legacy_ids") or ""
+        entry["offending_users"] = meta.get("offending_users") or ""
+    return entry
+
+
+def _stopped_report(run: dg.DagsterRun, events: list[dg.DagsterEvent]) -> dict:
+    """What a run that did not reach validation_report computed, from its events: the
+    metadata of the assets it materialized, every check it evaluated, and its failed steps."""
+    materialized: dict[str, dict] = {}
+    checks, step_of, timings = [], [], []
+    for event in events:
+        if event.is_step_materialization:
+            materialization = event.event_specific_data.materialization
+            materialized[materialization.asset_key.to_user_string()] = {
+                k: v.value for k, v in materialization.metadata.items()}
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            checks.append(_check_entry(evaluation))
+            step_of.append(event.step_key)
+            meta = {k: v.value for k, v in evaluation.metadata.items()}
+            if "execution_ms" in meta:  # step 4's timings, as validation_report keeps them
+                timings.append({k: meta[k] for k in ("step", "planning_ms", "execution_ms",
+                                                     "threshold_ms", "node_types")}
+                               | {"name": evaluation.check_name})
+    stops = []
+    for step, cls_name, message in _step_errors(events):
+        if cls_name == CHECK_FAILED:
+            message = "; ".join(
+                f"check {c['check']} failed: {c['summary']}"
+                + (f"; offending legacy user ids: {c['offenders']}" if c["offenders"] else "")
+                for c, at in zip(checks, step_of)
+                if at == step and not c["passed"] and c["severity"] == "ERROR")
+        stops.append({"step": step, "reason": message})
+    selection = materialized.get("clean_doctors", {})
+    load = materialized.get("loaded_doctors", {})
+    dry_run = load.get("dry_run", run.job_name == "plan_doctor_migration")
+    counts = {"clean_doctors": selection.get("dagster/row_count"),
+              **{k: load[k] for k in ("inserted", "updated", "unchanged", "deleted") if k in load}}
+    if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+        outcome = report.STOPPED
+    elif run.status == dg.DagsterRunStatus.SUCCESS:
+        outcome = report.SUCCEEDED
+    else:
+        outcome = f"Dagster reports it as {run.status.value}"
+    index = load.get("legacy_id_index")
+    return report.build_stopped_report(
+        run.run_id, dry_run=dry_run, stops=stops, outcome=outcome, counts=counts,
+        accounting=selection.get("accounting"), checks=checks,
+        timings=sorted(timings, key=lambda t: t["step"]),
+        legacy_id_index=None if index in (None, "none") else index,
+        load_seconds=load.get("load_seconds"), load_committed=bool(load) and not dry_run)
+
+
+def _report(run: dg.DagsterRun, events: list[dg.DagsterEvent]) -> dict:
+    """The report of a migration run or plan: the one validation_report made, or, for a run
+    that stopped before it, what the run's own events say it computed and where it stopped."""
+    for event in events:
+        if event.is_step_materialization and event.step_key == "validation_report":
+            stored = event.event_specific_data.materialization.metadata["report_json"].value
+            return {"outcome": report.SUCCEEDED, "stops": [], **stored}
+    return _stopped_report(run, events)
 
 
 def migration_run_config(expected_count: int = 399, dry_run: bool = False,
@@ -203,24 +287,31 @@ def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: s
                   run_id=run_id, progress=progress)
 
 
+def _newest_migration_run(inst: dg.DagsterInstance) -> str | None:
+    """The newest run of the migration's assets: a run, a plan, or the UI's "Materialize all"."""
+    records = [record for job in (*MIGRATION_JOBS, "__ASSET_JOB")
+               for record in inst.get_run_records(dg.RunsFilter(job_name=job), limit=1)]
+    newest = max(records, key=lambda r: r.create_timestamp, default=None)
+    return newest.dagster_run.run_id if newest else None
+
+
 def stored_report(run_id: str | None = None) -> dict | None:
-    """The report (JSON form) of a run recorded in the DAGSTER_HOME instance; the newest when
-    run_id is None."""
-    key = dg.AssetKey("validation_report")
+    """The report (JSON form) of a run recorded in the DAGSTER_HOME instance, whether it
+    succeeded or stopped; the newest run's when run_id is None. None for an unknown run id, a
+    rollback's, or an instance without a migration run."""
     inst = instance()
-    if run_id is None:
-        entry = inst.get_latest_materialization_event(key)
-    else:
-        logs = inst.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-        entry = next((e for e in logs if e.asset_materialization.asset_key == key), None)
-    return entry.asset_materialization.metadata["report_json"].value if entry else None
+    run_id = run_id or _newest_migration_run(inst)
+    run = inst.get_run_by_id(run_id) if run_id else None
+    if run is None or run.job_name == ROLLBACK_JOB:
+        return None
+    return _report(run, [e.dagster_event for e in inst.all_logs(run_id) if e.dagster_event])
 
 
 def roll_back(run_id: str, *, lock_timeout: str = "30s", progress: bool = True) -> RunOutcome:
     """A rollback_doctor_migration run for `run_id` in the DAGSTER_HOME instance."""
     from doctor_migration.defs.rollback import RollbackConfig
 
-    return launch("rollback_doctor_migration",
+    return launch(ROLLBACK_JOB,
                   dg.RunConfig(ops={"rollback_run": RollbackConfig(
                       run_id=run_id, lock_timeout=lock_timeout)}),
                   progress=progress)
@@ -239,15 +330,18 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
     result = job.execute_in_process(
         run_config=run_config, instance=instance(), run_id=run_id, raise_on_error=False)
     outcome = RunOutcome(run_id=run_id, success=result.success, result=result)
-    for event in result.all_events:
-        if event.is_step_materialization and event.step_key == "validation_report":
-            metadata = event.event_specific_data.materialization.metadata
-            outcome.report = metadata["report"].value
-            outcome.report_json = metadata["report_json"].value
-    step_lines, exit_code = _step_failures(result)
-    outcome.failures = _check_failures(result) + step_lines
+    events = result.all_events
+    step_lines, exit_code = _step_failures(events)
+    outcome.failures = _check_failures(result.get_asset_check_evaluations()) + step_lines
     if not result.success:
         outcome.exit_code = exit_code
-    if _interrupted(result):
+    if _interrupted(events):
         outcome.exit_code, outcome.failures = INTERRUPTED, [INTERRUPTED_LINE]
+    elif job_name != ROLLBACK_JOB and any(
+            e.is_step_materialization or e.event_type_value == "ASSET_CHECK_EVALUATION"
+            for e in events):
+        # A stopped run reports what it did compute; one that computed nothing (a preflight
+        # refusal) has only its error to tell.
+        outcome.report_json = _report(result.dagster_run, events)
+        outcome.report = report.render_markdown(outcome.report_json)
     return outcome
