@@ -227,7 +227,16 @@ def test_ledger_needs_create_or_its_grants(small_dbs):
         dbname = conn.info.dbname
     assert problem(check_target, url) == (
         f"{PREFIX}role {role} may not create the run ledger (schema doctor_migration, made on "
-        f"the first run): GRANT CREATE ON DATABASE {dbname} TO {role}")
+        f"the first run): as postgres, run GRANT {role} TO postgres, then CREATE SCHEMA "
+        f"doctor_migration AUTHORIZATION {role} (as sql/create_doctor_migrator.sql does), or "
+        f"GRANT CREATE ON DATABASE {dbname} TO {role}")
+    with small_dbs.target() as conn:
+        conn.execute("CREATE SCHEMA doctor_migration")
+    # CREATE on the database would not do: the schema is there, its tables are not.
+    assert problem(check_target, url) == (
+        f"{PREFIX}role {role} may not create the run ledger's tables in schema "
+        "doctor_migration: as the schema's owner, run GRANT USAGE, CREATE ON SCHEMA "
+        f"doctor_migration TO {role}")
     with small_dbs.target() as conn:
         conn.execute(db.load_sql("create_ledger"))
     assert problem(check_target, url) == (
@@ -270,5 +279,7 @@ def test_read_only_target_is_named(small_dbs):
             sql.Identifier(dbname)))
     assert problem(check_target, small_dbs.target_url) == (
         f"{PREFIX}transactions of role postgres on {dbname} are read-only by default "
-        "(default_transaction_read_only is on): ALTER ROLE postgres IN DATABASE "
+        "(default_transaction_read_only is on; Supabase turns it on when the disk is 95% full, "
+        "and off once there is room again): make room, or, in one session, run SET "
+        "default_transaction_read_only = off, then ALTER ROLE postgres IN DATABASE "
         f"{dbname} SET default_transaction_read_only = off")

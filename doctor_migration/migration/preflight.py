@@ -128,6 +128,7 @@ class Role:
     database: str
     is_superuser: bool
     bypasses_rls: bool
+    ledger_schema_exists: bool
     may_create_ledger: bool
     may_create_temp: bool
     is_replica: bool
@@ -294,6 +295,24 @@ def _raise(where: str, problems: list[str]) -> None:
                              + "; ".join(dict.fromkeys(problems)))
 
 
+def _ledger_problem(role: Role) -> str:
+    """Why the role cannot make the run ledger, and what the database's owner (Supabase's
+    postgres) can do about it."""
+    if role.ledger_schema_exists:
+        return (f"role {role.name} may not create the run ledger's tables in schema "
+                f"doctor_migration: as the schema's owner, run GRANT USAGE, CREATE ON SCHEMA "
+                f"doctor_migration TO {role.name}")
+    grant = f"GRANT CREATE ON DATABASE {role.database} TO {role.name}"
+    if role.name == "postgres":
+        return (f"role {role.name} may not create the run ledger (schema doctor_migration, "
+                f"made on the first run): {grant}")
+    # Less than CREATE on the database: the role owns the one schema the tool needs.
+    return (f"role {role.name} may not create the run ledger (schema doctor_migration, made on "
+            f"the first run): as postgres, run GRANT {role.name} TO postgres, then CREATE "
+            f"SCHEMA doctor_migration AUTHORIZATION {role.name} (as "
+            f"sql/create_doctor_migrator.sql does), or {grant}")
+
+
 def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
     """Raise MigrationError naming every grant, table, column or policy the run would lack on
     the target: doctors and profiles readable (and doctors writable) by this role, with no row
@@ -329,14 +348,16 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
         problems.append("the target is a read-only replica (in recovery): point "
                         "SUPABASE_DATABASE_URL at the primary")
     elif role.read_only_by_default:
+        # A session that is read-only by default cannot run ALTER ROLE either, until it says
+        # otherwise for itself.
         problems.append(
             f"transactions of role {role.name} on {role.database} are read-only by default "
-            f"(default_transaction_read_only is on): ALTER ROLE {role.name} IN DATABASE "
+            "(default_transaction_read_only is on; Supabase turns it on when the disk is 95% "
+            "full, and off once there is room again): make room, or, in one session, run SET "
+            f"default_transaction_read_only = off, then ALTER ROLE {role.name} IN DATABASE "
             f"{role.database} SET default_transaction_read_only = off")
     if not role.ledger_exists and not role.may_create_ledger and not foreign_ledger:
-        problems.append(
-            f"role {role.name} may not create the run ledger (schema doctor_migration, made "
-            f"on the first run): GRANT CREATE ON DATABASE {role.database} TO {role.name}")
+        problems.append(_ledger_problem(role))
     if not role.may_create_temp:
         problems.append(f"role {role.name} may not create the load's temporary tables: "
                         f"GRANT TEMPORARY ON DATABASE {role.database} TO {role.name}")
