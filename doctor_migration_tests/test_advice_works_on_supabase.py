@@ -114,6 +114,17 @@ def test_a_ledger_schema_it_may_not_use(as_migrator):
     passes(dry_run=False)
 
 
+def test_a_ledger_it_may_not_use(as_migrator):
+    with as_migrator.target() as conn:
+        conn.execute("ALTER SCHEMA doctor_migration OWNER TO postgres")
+    with psycopg.connect(as_migrator.target_url, autocommit=True) as conn:  # as postgres
+        conn.execute(load_sql("create_ledger"))
+    text = refused()
+    follow(as_migrator, text, rf"GRANT USAGE ON SCHEMA doctor_migration TO {MIGRATOR}", 1)
+    follow(as_migrator, text, rf"GRANT [A-Z, ]+ ON doctor_migration\.\w+ TO {MIGRATOR}", 2)
+    passes(dry_run=False)
+
+
 def test_an_old_ledger_it_does_not_own(as_migrator):
     with psycopg.connect(as_migrator.target_url, autocommit=True) as conn:  # as postgres
         conn.execute(load_sql("create_ledger"))

@@ -5,6 +5,7 @@ has nothing more than that."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -121,3 +122,8 @@ def test_doctor_migrator_has_nothing_more(small_dbs):
         # It owns the ledger's schema: whatever tables a later version keeps there are its own.
         conn.execute("CREATE TABLE doctor_migration.a_later_table (x integer)")
         conn.execute("DROP TABLE doctor_migration.a_later_table")
+
+
+def test_the_readme_quotes_the_file_verbatim():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"```sql\n{load_sql('create_doctor_migrator')}```\n" in readme

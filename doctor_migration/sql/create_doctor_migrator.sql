@@ -48,7 +48,7 @@ BEGIN
     FOR item IN
         SELECT con.conrelid::regclass AS table_name,
                quote_ident(ns.nspname) AS schema_name,
-               string_agg(quote_ident(att.attname), ', ' ORDER BY att.attnum) AS column_names
+               string_agg(DISTINCT quote_ident(att.attname), ', ') AS column_names
         FROM pg_constraint AS con
         JOIN pg_class AS rel ON rel.oid = con.conrelid
         JOIN pg_namespace AS ns ON ns.oid = rel.relnamespace
