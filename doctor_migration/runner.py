@@ -27,8 +27,9 @@ REFUSALS = {"StopMigration", "RollbackRefused"}
 BUSY_ERRORS = {"DatabaseBusy"}
 # A blocking check that failed: the check's own line tells it.
 CHECK_FAILED = "DagsterAssetCheckFailedError"
-MIGRATION_JOBS = ("migrate_doctors", "plan_doctor_migration")
-ROLLBACK_JOB = "rollback_doctor_migration"
+PLAN_JOB, ROLLBACK_JOB = "plan_doctor_migration", "rollback_doctor_migration"
+# The jobs whose runs have a report: a run, a plan, and the UI's "Materialize all".
+REPORTED_JOBS = ("migrate_doctors", PLAN_JOB, "__ASSET_JOB")
 # Ctrl-C, as shells report a death by SIGINT.
 INTERRUPTED = 130
 INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
@@ -194,9 +195,9 @@ def _step_failures(events: list[dg.DagsterEvent]) -> tuple[list[str], int]:
     return lines, BUSY if busy else BAD_INPUT if bad_input else STOPPED
 
 
-def _check_entry(evaluation) -> dict:
-    """A check evaluation as the report lists it: result, summary and offenders."""
-    meta = {k: v.value for k, v in evaluation.metadata.items()}
+def _check_entry(evaluation, meta: dict) -> dict:
+    """A check evaluation (and its metadata's values) as the report lists it: result,
+    summary and offenders."""
     entry = {"asset": evaluation.asset_key.to_user_string(), "check": evaluation.check_name,
              "passed": evaluation.passed, "severity": evaluation.severity.value,
              "summary": meta.get("summary", "")}
@@ -218,9 +219,9 @@ def _stopped_report(run: dg.DagsterRun, events: list[dg.DagsterEvent]) -> dict:
                 k: v.value for k, v in materialization.metadata.items()}
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            checks.append(_check_entry(evaluation))
-            step_of.append(event.step_key)
             meta = {k: v.value for k, v in evaluation.metadata.items()}
+            checks.append(_check_entry(evaluation, meta))
+            step_of.append(event.step_key)
             if "execution_ms" in meta:  # step 4's timings, as validation_report keeps them
                 timings.append({k: meta[k] for k in ("step", "planning_ms", "execution_ms",
                                                      "threshold_ms", "node_types")}
@@ -236,7 +237,7 @@ def _stopped_report(run: dg.DagsterRun, events: list[dg.DagsterEvent]) -> dict:
         stops.append({"step": step, "reason": message})
     selection = materialized.get("clean_doctors", {})
     load = materialized.get("loaded_doctors", {})
-    dry_run = load.get("dry_run", run.job_name == "plan_doctor_migration")
+    dry_run = load.get("dry_run", run.job_name == PLAN_JOB)
     counts = {"clean_doctors": selection.get("dagster/row_count"),
               **{k: load[k] for k in ("inserted", "updated", "unchanged", "deleted") if k in load}}
     if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
@@ -289,7 +290,7 @@ def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: s
 
 def _newest_migration_run(inst: dg.DagsterInstance) -> str | None:
     """The newest run of the migration's assets: a run, a plan, or the UI's "Materialize all"."""
-    records = [record for job in (*MIGRATION_JOBS, "__ASSET_JOB")
+    records = [record for job in REPORTED_JOBS
                for record in inst.get_run_records(dg.RunsFilter(job_name=job), limit=1)]
     newest = max(records, key=lambda r: r.create_timestamp, default=None)
     return newest.dagster_run.run_id if newest else None
