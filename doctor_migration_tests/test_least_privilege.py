@@ -98,6 +98,22 @@ def test_doctor_migrator_takes_over_the_ledger_of_earlier_runs_as_postgres(
     assert state(small_dbs.target_url) == before
 
 
+def test_a_run_as_postgres_after_the_file_leaves_a_ledger_doctor_migrator_uses(
+        small_dbs, monkeypatch):
+    before = state(small_dbs.target_url)
+    url = create_migrator(small_dbs)
+    by_postgres = migrate(40)  # makes the ledger's tables, owned by postgres
+    assert by_postgres.success, by_postgres.failures
+    monkeypatch.setenv("SUPABASE_DATABASE_URL", url)
+    rerun = migrate(40)
+    assert rerun.success, rerun.failures
+    assert rerun.report_json["counts"]["unchanged"] == 40
+    for outcome in (rerun, by_postgres):
+        undo = roll_back(outcome.run_id, progress=False)
+        assert undo.success, undo.failures
+    assert state(small_dbs.target_url) == before
+
+
 def test_doctor_migrator_has_nothing_more(small_dbs):
     url = create_migrator(small_dbs)
     create_migrator(small_dbs)  # it may run again

@@ -72,10 +72,14 @@ END $$;
 -- makes there (the ledger now, more in later versions) is its own, with no CREATE on the
 -- database (which would let it make any schema). Making a schema for another role needs
 -- membership in it, which also lets postgres read the ledger. A ledger postgres's own runs
--- made is handed over with its tables.
+-- made is handed over with its tables; one they make later is doctor_migrator's to use too.
 GRANT doctor_migrator TO postgres;
 CREATE SCHEMA IF NOT EXISTS doctor_migration AUTHORIZATION doctor_migrator;
 ALTER SCHEMA doctor_migration OWNER TO doctor_migrator;
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA doctor_migration
+    GRANT ALL ON TABLES TO doctor_migrator;
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA doctor_migration
+    GRANT ALL ON SEQUENCES TO doctor_migrator;
 DO $$
 DECLARE
     item record;
