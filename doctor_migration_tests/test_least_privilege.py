@@ -115,6 +115,8 @@ def test_a_run_as_postgres_after_the_file_leaves_a_ledger_doctor_migrator_uses(
 
 
 def test_doctor_migrator_has_nothing_more(small_dbs):
+    with small_dbs.target() as conn:  # a project that took TEMPORARY from PUBLIC
+        conn.execute(f"REVOKE TEMPORARY ON DATABASE {conn.info.dbname} FROM PUBLIC")
     url = create_migrator(small_dbs)
     create_migrator(small_dbs)  # it may run again
     with small_dbs.target() as conn:
@@ -128,8 +130,9 @@ def test_doctor_migrator_has_nothing_more(small_dbs):
             "has_table_privilege(%(r)s, 'public.profiles', 'INSERT, UPDATE, DELETE'), "
             "has_table_privilege(%(r)s, 'public.appointments', 'SELECT'), "
             "has_column_privilege(%(r)s, 'public.appointments', 'doctor_id', 'SELECT'), "
-            "has_schema_privilege(%(r)s, 'auth', 'USAGE')",
-            {"r": MIGRATOR, "d": dbname}).fetchone() == (False, False, False, True, False)
+            "has_schema_privilege(%(r)s, 'auth', 'USAGE'), "
+            "has_database_privilege(%(r)s, %(d)s, 'TEMPORARY')",
+            {"r": MIGRATOR, "d": dbname}).fetchone() == (False, False, False, True, False, True)
     with psycopg.connect(url, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT starts_at FROM public.appointments")

@@ -11,11 +11,15 @@ BEGIN
     END IF;
 END $$;
 
--- Connect, and the load's temporary tables (pg_temp.doctor_stage, ON COMMIT DROP).
+-- Connect, and the load's temporary tables (pg_temp.doctor_stage, ON COMMIT DROP): PUBLIC
+-- has both unless the project revoked them, and only the database's owner may grant them.
 DO $$
 BEGIN
-    EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO doctor_migrator',
-                   current_database());
+    IF NOT (has_database_privilege('doctor_migrator', current_database(), 'CONNECT')
+            AND has_database_privilege('doctor_migrator', current_database(), 'TEMPORARY')) THEN
+        EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO doctor_migrator',
+                       current_database());
+    END IF;
 END $$;
 
 -- Phase 1's profiles: read. The doctors: read, insert, update in place, delete the no longer
