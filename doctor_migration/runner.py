@@ -15,6 +15,7 @@ import dagster as dg
 import yaml
 
 from doctor_migration.defs.failures import ERROR_CLASS, FAILED_CHECKS
+from doctor_migration.migration import report
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError, StopMigration
 from doctor_migration.migration.ledger import RollbackRefused
 
@@ -26,6 +27,9 @@ BUSY = 75
 # condition of the plan or a refusal, another session in the way, or bad input.
 EXIT_CODES = {StopMigration.__name__: STOPPED, RollbackRefused.__name__: STOPPED,
               DatabaseBusy.__name__: BUSY, MigrationError.__name__: BAD_INPUT}
+PLAN_JOB, ROLLBACK_JOB = "plan_doctor_migration", "rollback_doctor_migration"
+# The jobs whose runs have a report: a run, a plan, and the UI's "Materialize all".
+REPORTED_JOBS = ("migrate_doctors", PLAN_JOB, "__ASSET_JOB")
 # Ctrl-C, as shells report a death by SIGINT.
 INTERRUPTED = 130
 INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
@@ -42,6 +46,17 @@ class _QuietRollback(logging.Filter):
 logging.getLogger("psycopg.transaction").addFilter(_QuietRollback())
 
 
+class _QuietInstance(logging.Filter):
+    """Dagster warns on every command when DAGSTER_HOME has no dagster.yaml; keeping runs in
+    SQLite files there is what the README documents for that case."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No dagster instance configuration file")
+
+
+logging.getLogger("dagster").addFilter(_QuietInstance())
+
+
 @dataclass
 class RunOutcome:
     """What a run did, for printing."""
@@ -55,13 +70,24 @@ class RunOutcome:
     result: dg.ExecuteInProcessResult | None = None
 
 
+def _telemetry_settings(home: Path) -> dict:
+    """Telemetry off unless the operator's dagster.yaml says otherwise: Dagster's default is on,
+    and its first run in a DAGSTER_HOME then prints a banner between the tool's lines."""
+    path = home / "dagster.yaml"
+    config = yaml.safe_load(path.read_text()) if path.is_file() else None
+    telemetry = config.get("telemetry") if isinstance(config, dict) else None
+    if isinstance(telemetry, dict) and "enabled" in telemetry:
+        return {}
+    return {"telemetry": {"enabled": False}}
+
+
 _instances: dict[Path, dg.DagsterInstance] = {}
 
 
 def instance() -> dg.DagsterInstance:
     """The instance at DAGSTER_HOME (./.dagster_home when unset; created with telemetry off
-    when missing), so runs show in the UI. Opened once per home and process: opening one
-    costs a third of a second."""
+    when missing), so runs show in the UI; telemetry off unless its dagster.yaml turns it on.
+    Opened once per home and process: opening one costs a third of a second."""
     home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
     if home.resolve() in _instances:
         return _instances[home.resolve()]
@@ -76,7 +102,10 @@ def instance() -> dg.DagsterInstance:
         with tempfile.TemporaryFile(dir=home):
             pass
         os.environ["DAGSTER_HOME"] = str(home.resolve())
-        return _instances.setdefault(home.resolve(), dg.DagsterInstance.get())
+        # DagsterInstance.get() with settings on top: local_temp reads the dagster.yaml in the
+        # directory it is given and keeps everything there, as get() does with DAGSTER_HOME.
+        return _instances.setdefault(home.resolve(), dg.DagsterInstance.local_temp(
+            str(home.resolve()), overrides=_telemetry_settings(home)))
     except MigrationError:
         raise
     except OSError as exc:
@@ -108,9 +137,10 @@ def _instance_problem(exc: Exception) -> str:
     return re.sub(r"://[^\s/]*@", "://***@", first)
 
 
-def _check_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+def _check_failures(evaluations: list) -> list[str]:
+    """One line per failed check (of AssetCheckEvaluations), with its offenders."""
     lines = []
-    for evaluation in result.get_asset_check_evaluations():
+    for evaluation in evaluations:
         if evaluation.passed:
             continue
         meta = evaluation.metadata
@@ -125,12 +155,12 @@ def _check_failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
-def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+def _interrupted(events: list[dg.DagsterEvent]) -> bool:
     return any(event.event_type_value == "STEP_FAILURE"
                and "DagsterExecutionInterruptedError" in (
                    event.step_failure_data.error.cls_name if event.step_failure_data.error
                    else "")
-               for event in result.all_events)
+               for event in events)
 
 
 def _unexpected_error(error) -> str | None:
@@ -147,12 +177,12 @@ def _unexpected_error(error) -> str | None:
     return message
 
 
-def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], int]:
-    """One line per failed step, with the migration's own sentence; and the exit code they
-    call for: BUSY when another session was in the way, BAD_INPUT for an error of input or
-    environment, else STOPPED (a stop condition of the plan, a refusal)."""
-    lines, codes = [], set()
-    for event in result.all_events:
+def _step_errors(events: list[dg.DagsterEvent]) -> list[tuple[str, str | None, str, bool]]:
+    """(step key, the migration's error class, its sentence, whether failed blocking checks
+    stopped the step) of each failed step; the class is None for an error no Failure
+    describes (a bug, a crash)."""
+    errors = []
+    for event in events:
         if event.event_type_value != "STEP_FAILURE":
             continue
         failure = event.step_failure_data.user_failure_data
@@ -160,15 +190,99 @@ def _step_failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], int]:
         if error_class is None:
             message = _unexpected_error(event.step_failure_data.error)
             if message is not None:
-                lines.append(f"error at {event.step_key}: {message}")
+                errors.append((event.step_key, None, message, False))
             continue
-        code = EXIT_CODES.get(error_class.value, BAD_INPUT)
+        errors.append((event.step_key, error_class.value, failure.description,
+                       FAILED_CHECKS in failure.metadata))
+    return errors
+
+
+def _step_failures(events: list[dg.DagsterEvent]) -> tuple[list[str], int]:
+    """One line per failed step, with the migration's own sentence; and the exit code they
+    call for: BUSY when another session was in the way, BAD_INPUT for an error of input or
+    environment, else STOPPED (a stop condition of the plan, a refusal)."""
+    lines, codes = [], set()
+    for step, error_class, message, checks_failed in _step_errors(events):
+        if error_class is None:
+            lines.append(f"error at {step}: {message}")
+            continue
+        code = EXIT_CODES.get(error_class, BAD_INPUT)
         codes.add(code)
-        if FAILED_CHECKS in failure.metadata:
+        if checks_failed:
             continue  # told by the check lines
         verb = "stopped" if code == STOPPED else "error"
-        lines.append(f"{verb} at {event.step_key}: {failure.description}")
+        lines.append(f"{verb} at {step}: {message}")
     return lines, BUSY if BUSY in codes else BAD_INPUT if BAD_INPUT in codes else STOPPED
+
+
+def _check_entry(evaluation, meta: dict) -> dict:
+    """A check evaluation (and its metadata's values) as the report lists it: result,
+    summary and offenders."""
+    entry = {"asset": evaluation.asset_key.to_user_string(), "check": evaluation.check_name,
+             "passed": evaluation.passed, "severity": evaluation.severity.value,
+             "summary": meta.get("summary", "")}
+    if not evaluation.passed:
+        entry["offenders"] = meta.get("all_offending_legacy_ids") or ""
+        entry["offending_users"] = meta.get("offending_users") or ""
+    return entry
+
+
+def _stopped_report(run: dg.DagsterRun, events: list[dg.DagsterEvent]) -> dict:
+    """What a run that did not reach validation_report computed, from its events: the
+    metadata of the assets it materialized, every check it evaluated, and its failed steps."""
+    materialized: dict[str, dict] = {}
+    checks, step_of, timings = [], [], []
+    for event in events:
+        if event.is_step_materialization:
+            materialization = event.event_specific_data.materialization
+            materialized[materialization.asset_key.to_user_string()] = {
+                k: v.value for k, v in materialization.metadata.items()}
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            meta = {k: v.value for k, v in evaluation.metadata.items()}
+            checks.append(_check_entry(evaluation, meta))
+            step_of.append(event.step_key)
+            if "execution_ms" in meta:  # step 4's timings, as validation_report keeps them
+                timings.append({k: meta[k] for k in ("step", "planning_ms", "execution_ms",
+                                                     "threshold_ms", "node_types")}
+                               | {"name": evaluation.check_name})
+    stops = []
+    for step, _, message, checks_failed in _step_errors(events):
+        if checks_failed:
+            message = "; ".join(
+                f"check {c['check']} failed: {c['summary']}"
+                + (f"; offending legacy user ids: {c['offenders']}" if c["offenders"] else "")
+                for c, at in zip(checks, step_of)
+                if at == step and not c["passed"] and c["severity"] == "ERROR")
+        stops.append({"step": step, "reason": message})
+    selection = materialized.get("clean_doctors", {})
+    load = materialized.get("loaded_doctors", {})
+    dry_run = load.get("dry_run", run.job_name == PLAN_JOB)
+    counts = {"clean_doctors": selection.get("dagster/row_count"),
+              **{k: load[k] for k in ("inserted", "updated", "unchanged", "deleted") if k in load}}
+    if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+        outcome = report.STOPPED
+    elif run.status == dg.DagsterRunStatus.SUCCESS:
+        outcome = report.SUCCEEDED
+    else:
+        outcome = f"Dagster reports it as {run.status.value}"
+    index = load.get("legacy_id_index")
+    return report.build_stopped_report(
+        run.run_id, dry_run=dry_run, stops=stops, outcome=outcome, counts=counts,
+        accounting=selection.get("accounting"), checks=checks,
+        timings=sorted(timings, key=lambda t: t["step"]),
+        legacy_id_index=None if index in (None, "none") else index,
+        load_seconds=load.get("load_seconds"), load_committed=bool(load) and not dry_run)
+
+
+def _report(run: dg.DagsterRun, events: list[dg.DagsterEvent]) -> dict:
+    """The report of a migration run or plan: the one validation_report made, or, for a run
+    that stopped before it, what the run's own events say it computed and where it stopped."""
+    for event in events:
+        if event.is_step_materialization and event.step_key == "validation_report":
+            stored = event.event_specific_data.materialization.metadata["report_json"].value
+            return {"outcome": report.SUCCEEDED, "stops": [], **stored}
+    return _stopped_report(run, events)
 
 
 def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: str = "30s",
@@ -182,24 +296,31 @@ def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: s
                   run_id=run_id, progress=progress)
 
 
+def _newest_migration_run(inst: dg.DagsterInstance) -> str | None:
+    """The newest run of the migration's assets: a run, a plan, or the UI's "Materialize all"."""
+    records = [record for job in REPORTED_JOBS
+               for record in inst.get_run_records(dg.RunsFilter(job_name=job), limit=1)]
+    newest = max(records, key=lambda r: r.create_timestamp, default=None)
+    return newest.dagster_run.run_id if newest else None
+
+
 def stored_report(run_id: str | None = None) -> dict | None:
-    """The report (JSON form) of a run recorded in the DAGSTER_HOME instance; the newest when
-    run_id is None."""
-    key = dg.AssetKey("validation_report")
+    """The report (JSON form) of a run recorded in the DAGSTER_HOME instance, whether it
+    succeeded or stopped; the newest run's when run_id is None. None for an unknown run id, a
+    rollback's, or an instance without a migration run."""
     inst = instance()
-    if run_id is None:
-        entry = inst.get_latest_materialization_event(key)
-    else:
-        logs = inst.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-        entry = next((e for e in logs if e.asset_materialization.asset_key == key), None)
-    return entry.asset_materialization.metadata["report_json"].value if entry else None
+    run_id = run_id or _newest_migration_run(inst)
+    run = inst.get_run_by_id(run_id) if run_id else None
+    if run is None or run.job_name == ROLLBACK_JOB:
+        return None
+    return _report(run, [e.dagster_event for e in inst.all_logs(run_id) if e.dagster_event])
 
 
 def roll_back(run_id: str, *, lock_timeout: str = "30s", progress: bool = True) -> RunOutcome:
     """A rollback_doctor_migration run for `run_id` in the DAGSTER_HOME instance."""
     from doctor_migration.defs.rollback import RollbackConfig
 
-    return launch("rollback_doctor_migration",
+    return launch(ROLLBACK_JOB,
                   dg.RunConfig(ops={"rollback_run": RollbackConfig(
                       run_id=run_id, lock_timeout=lock_timeout)}),
                   progress=progress)
@@ -218,15 +339,18 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
     result = job.execute_in_process(
         run_config=run_config, instance=instance(), run_id=run_id, raise_on_error=False)
     outcome = RunOutcome(run_id=run_id, success=result.success, result=result)
-    for event in result.all_events:
-        if event.is_step_materialization and event.step_key == "validation_report":
-            metadata = event.event_specific_data.materialization.metadata
-            outcome.report = metadata["report"].value
-            outcome.report_json = metadata["report_json"].value
-    step_lines, exit_code = _step_failures(result)
-    outcome.failures = _check_failures(result) + step_lines
+    events = result.all_events
+    step_lines, exit_code = _step_failures(events)
+    outcome.failures = _check_failures(result.get_asset_check_evaluations()) + step_lines
     if not result.success:
         outcome.exit_code = exit_code
-    if _interrupted(result):
+    if _interrupted(events):
         outcome.exit_code, outcome.failures = INTERRUPTED, [INTERRUPTED_LINE]
+    elif job_name != ROLLBACK_JOB and any(
+            e.is_step_materialization or e.event_type_value == "ASSET_CHECK_EVALUATION"
+            for e in events):
+        # A stopped run reports what it did compute; one that computed nothing (a preflight
+        # refusal) has only its error to tell.
+        outcome.report_json = _report(result.dagster_run, events)
+        outcome.report = report.render_markdown(outcome.report_json)
     return outcome

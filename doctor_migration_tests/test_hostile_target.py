@@ -28,7 +28,7 @@ def test_policies_that_may_hide_rows_are_refused_and_the_suggested_policies_fix_
         # Supabase's postgres: not a superuser, owns the tables, has BYPASSRLS.
         owner = new_role(conn, "NOSUPERUSER", "CREATEROLE", "BYPASSRLS")
         migrator = new_role(conn, "NOSUPERUSER", "NOBYPASSRLS")
-        for table in ("public.doctors", "public.profiles"):
+        for table in ("public.doctors", "public.profiles", "public.appointments"):
             as_role(conn, f"ALTER TABLE {table} OWNER TO {{}}", owner)
         grant(conn, "SELECT, INSERT, UPDATE, DELETE", "public.doctors", migrator)
         grant(conn, "SELECT", "public.profiles", migrator)
@@ -65,12 +65,18 @@ def test_policies_that_may_hide_rows_are_refused_and_the_suggested_policies_fix_
         f"(it is enabled, {migrator} neither owns the table nor has BYPASSRLS, and no policy "
         "for it or PUBLIC that is USING (true) lets it SELECT every row): "
         f"{bypass}, or, as the table's owner, run CREATE POLICY doctor_migration_read ON "
-        f"public.profiles FOR SELECT TO {migrator} USING (true)")]
+        f"public.profiles FOR SELECT TO {migrator} USING (true); "
+        # appointments' own policies show it no row: a doctor it references would look free.
+        f"row level security may hide rows of public.appointments from role {migrator} "
+        f"(it is enabled, {migrator} neither owns the table nor has BYPASSRLS, and no policy "
+        "for it or PUBLIC that is USING (true) lets it SELECT every row): "
+        f"{bypass}, or, as the table's owner, run CREATE POLICY doctor_migration_read ON "
+        f"public.appointments FOR SELECT TO {migrator} USING (true)")]
     assert snapshot(small_dbs.target_url) == before
 
     fixes = re.findall(r"CREATE POLICY .*? USING \(true\)(?: WITH CHECK \(true\))?",
                        refused.failures[0])
-    assert len(fixes) == 2
+    assert len(fixes) == 3
     with psycopg.connect(with_user(small_dbs.target_url, owner), autocommit=True) as conn:
         for statement in fixes:
             conn.execute(statement)

@@ -31,12 +31,21 @@ def grant(conn: psycopg.Connection, privileges: str, table: str, role: str) -> N
         sql.Identifier(*table.split(".")), sql.Identifier(role)))
 
 
+def see_references(conn: psycopg.Connection, role: str) -> None:
+    """What the tool needs of the table that references doctors: its key, every row."""
+    grant(conn, "SELECT (doctor_id)", "public.appointments", role)
+    conn.execute(sql.SQL("CREATE POLICY {} ON public.appointments FOR SELECT TO {} "
+                         "USING (true)").format(sql.Identifier(f"{role}_reads"),
+                                                sql.Identifier(role)))
+
+
 def target_role(dbs, *attributes: str, doctors: str = "SELECT, INSERT, UPDATE, DELETE") -> str:
     """A non-superuser role on the target with the given privileges on doctors."""
     with dbs.target() as conn:
         role = new_role(conn, *attributes)
         grant(conn, doctors, "public.doctors", role)
         grant(conn, "SELECT", "public.profiles", role)
+        see_references(conn, role)
         dbname = conn.info.dbname
         conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
             sql.Identifier(dbname), sql.Identifier(role)))
@@ -120,6 +129,7 @@ def test_forced_row_level_security_catches_the_owner(small_dbs):
         conn.execute(sql.SQL("ALTER TABLE public.doctors OWNER TO {}").format(
             sql.Identifier(role)))
         grant(conn, "SELECT", "public.profiles", role)
+        see_references(conn, role)
         conn.execute("CREATE POLICY readers ON public.profiles FOR SELECT USING (true)")
         conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
             sql.Identifier(conn.info.dbname), sql.Identifier(role)))
@@ -217,7 +227,16 @@ def test_ledger_needs_create_or_its_grants(small_dbs):
         dbname = conn.info.dbname
     assert problem(check_target, url) == (
         f"{PREFIX}role {role} may not create the run ledger (schema doctor_migration, made on "
-        f"the first run): GRANT CREATE ON DATABASE {dbname} TO {role}")
+        f"the first run): as postgres, run GRANT {role} TO postgres, then CREATE SCHEMA "
+        f"doctor_migration AUTHORIZATION {role} (as sql/create_doctor_migrator.sql does), or "
+        f"GRANT CREATE ON DATABASE {dbname} TO {role}")
+    with small_dbs.target() as conn:
+        conn.execute("CREATE SCHEMA doctor_migration")
+    # CREATE on the database would not do: the schema is there, its tables are not.
+    assert problem(check_target, url) == (
+        f"{PREFIX}role {role} may not create the run ledger's tables in schema "
+        "doctor_migration: as the schema's owner, run GRANT USAGE, CREATE ON SCHEMA "
+        f"doctor_migration TO {role}")
     with small_dbs.target() as conn:
         conn.execute(db.load_sql("create_ledger"))
     assert problem(check_target, url) == (
@@ -260,5 +279,7 @@ def test_read_only_target_is_named(small_dbs):
             sql.Identifier(dbname)))
     assert problem(check_target, small_dbs.target_url) == (
         f"{PREFIX}transactions of role postgres on {dbname} are read-only by default "
-        "(default_transaction_read_only is on): ALTER ROLE postgres IN DATABASE "
+        "(default_transaction_read_only is on; Supabase turns it on when the disk is 95% full, "
+        "and off once there is room again): make room, or, in one session, run SET "
+        "default_transaction_read_only = off, then ALTER ROLE postgres IN DATABASE "
         f"{dbname} SET default_transaction_read_only = off")

@@ -132,7 +132,8 @@ class Role:
     database: str
     is_superuser: bool
     bypasses_rls: bool
-    may_create_schema: bool
+    ledger_schema_exists: bool
+    may_create_ledger: bool
     may_create_temp: bool
     is_replica: bool
     read_only_by_default: bool
@@ -156,6 +157,7 @@ class Table:
     # WITH CHECK (true)), and the restrictive policies that apply to the role.
     commands_without_policy: list[str]
     restrictive_policies: list[str]
+    columns: list[str]  # the columns the privileges are needed on (quoted); [] for all
 
     @property
     def exists(self) -> bool:
@@ -186,10 +188,24 @@ def _role(conn: psycopg.Connection) -> Role:
     return Role(*conn.execute(load_sql("preflight_select_role")).fetchone())
 
 
-def _tables(conn: psycopg.Connection, privileges: dict[str, str]) -> list[Table]:
+def _tables(conn: psycopg.Connection, privileges: dict[str, str],
+            columns: dict[str, list[str]] | None = None) -> list[Table]:
+    """Each table of `privileges` (name: 'SELECT,INSERT,...'), needed on the whole table or
+    on the `columns` given for it."""
     rows = conn.execute(load_sql("preflight_select_tables"), {
-        "tables": list(privileges), "privileges": list(privileges.values())}).fetchall()
+        "tables": list(privileges), "privileges": list(privileges.values()),
+        "columns": [",".join((columns or {}).get(name, [])) for name in privileges],
+    }).fetchall()
     return [Table(*row) for row in rows]
+
+
+def _referencing_tables(conn: psycopg.Connection) -> dict[str, list[str]]:
+    """The tables whose foreign keys reference public.doctors, with those keys' columns."""
+    found: dict[str, list[str]] = {}
+    for _, schema, table, columns, _ in conn.execute(load_sql("select_doctor_foreign_keys")):
+        known = found.setdefault(f"{schema}.{table}", [])
+        known += [c for c in columns if c not in known]
+    return found
 
 
 def _columns(conn: psycopg.Connection, table: Table) -> dict[str, Column]:
@@ -211,7 +227,14 @@ def _table_problems(table: Table, role: Role, bypass: str = "a role with BYPASSR
     if not table.schema_usage:
         problems.append(f"role {role.name} may not use schema {table.schema}: "
                         f"GRANT USAGE ON SCHEMA {table.schema} TO {role.name}")
-    if table.missing_privileges:
+    if table.missing_privileges and table.columns:
+        columns = ", ".join(table.columns)
+        problems.append(
+            f"role {role.name} may not {_and(table.missing_privileges)} {table.qualified} "
+            f"({columns}), whose rows reference doctors rows the tool may delete: "
+            f"GRANT {', '.join(table.missing_privileges)} ({columns}) ON {table.qualified} "
+            f"TO {role.name}")
+    elif table.missing_privileges:
         problems.append(
             f"role {role.name} may not {_and(table.missing_privileges)} {table.qualified}: "
             f"GRANT {', '.join(table.missing_privileges)} ON {table.qualified} TO {role.name}")
@@ -276,6 +299,24 @@ def _raise(where: str, problems: list[str]) -> None:
                              + "; ".join(dict.fromkeys(problems)))
 
 
+def _ledger_problem(role: Role) -> str:
+    """Why the role cannot make the run ledger, and what the database's owner (Supabase's
+    postgres) can do about it."""
+    if role.ledger_schema_exists:
+        return (f"role {role.name} may not create the run ledger's tables in schema "
+                f"doctor_migration: as the schema's owner, run GRANT USAGE, CREATE ON SCHEMA "
+                f"doctor_migration TO {role.name}")
+    grant = f"GRANT CREATE ON DATABASE {role.database} TO {role.name}"
+    if role.name == "postgres":
+        return (f"role {role.name} may not create the run ledger (schema doctor_migration, "
+                f"made on the first run): {grant}")
+    # Less than CREATE on the database: the role owns the one schema the tool needs.
+    return (f"role {role.name} may not create the run ledger (schema doctor_migration, made on "
+            f"the first run): as postgres, run GRANT {role.name} TO postgres, then CREATE "
+            f"SCHEMA doctor_migration AUTHORIZATION {role.name} (as "
+            f"sql/create_doctor_migrator.sql does), or {grant}")
+
+
 def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
     """Raise MigrationError naming every grant, table, column or policy the run would lack on
     the target: doctors and profiles readable (and doctors writable) by this role, with no row
@@ -299,6 +340,11 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
                 problems += _table_problems(table, role, SUPABASE_BYPASS)
         present = {t.name: t for t in tables if t.exists}
         if "public.doctors" in present:
+            # Before deleting a doctors row (a load, a rollback) the tool counts the rows that
+            # reference it: a row hidden from it could be deleted by ON DELETE CASCADE unseen.
+            referencing = _referencing_tables(conn)
+            for table in _tables(conn, dict.fromkeys(referencing, "SELECT"), referencing):
+                problems += _table_problems(table, role, SUPABASE_BYPASS)
             problems += _column_problems("public.doctors",
                                          _columns(conn, present["public.doctors"]),
                                          DOCTOR_COLUMNS, writes=True)
@@ -310,14 +356,16 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
         problems.append("the target is a read-only replica (in recovery): point "
                         "SUPABASE_DATABASE_URL at the primary")
     elif role.read_only_by_default:
+        # A session that is read-only by default cannot run ALTER ROLE either, until it says
+        # otherwise for itself.
         problems.append(
             f"transactions of role {role.name} on {role.database} are read-only by default "
-            f"(default_transaction_read_only is on): ALTER ROLE {role.name} IN DATABASE "
+            "(default_transaction_read_only is on; Supabase turns it on when the disk is 95% "
+            "full, and off once there is room again): make room, or, in one session, run SET "
+            f"default_transaction_read_only = off, then ALTER ROLE {role.name} IN DATABASE "
             f"{role.database} SET default_transaction_read_only = off")
-    if not role.ledger_exists and not role.may_create_schema and not foreign_ledger:
-        problems.append(
-            f"role {role.name} may not create the run ledger (schema doctor_migration, made "
-            f"on the first run): GRANT CREATE ON DATABASE {role.database} TO {role.name}")
+    if not role.ledger_exists and not role.may_create_ledger and not foreign_ledger:
+        problems.append(_ledger_problem(role))
     if not role.may_create_temp:
         problems.append(f"role {role.name} may not create the load's temporary tables: "
                         f"GRANT TEMPORARY ON DATABASE {role.database} TO {role.name}")

@@ -6,6 +6,16 @@ from __future__ import annotations
 from doctor_migration.migration.load import LoadResult
 from doctor_migration.migration.timings import INDEX_ADVICE
 
+SUCCEEDED, STOPPED = "succeeded", "stopped"
+# The report's counts, as its table labels them.
+COUNTS = {
+    "clean_doctors": "clean doctors in the source",
+    "inserted": "inserted",
+    "updated": "updated in place",
+    "unchanged": "unchanged (not written)",
+    "deleted": "deleted (no longer clean)",
+}
+
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -45,14 +55,69 @@ def build_report(result: LoadResult, *, accounting: list[list[object]] | None = 
         "rollback_cannot_restore": result.rollback_cannot_restore,
         "load_seconds": round(result.seconds, 3),
         "all_checks_passed": all(c["passed"] for c in checks or []),
+        # validation_report, the last step, materializes only after every blocking check passed.
+        "outcome": SUCCEEDED,
+        "stops": [],
     }
+
+
+def build_stopped_report(run_id: str, *, dry_run: bool, stops: list[dict], outcome: str = STOPPED,
+                         counts: dict | None = None, accounting: list[list[object]] | None = None,
+                         checks: list[dict] | None = None, timings: list[dict] | None = None,
+                         legacy_id_index: str | None = None, load_seconds: float | None = None,
+                         load_committed: bool = False) -> dict:
+    """The report of a run or plan that did not reach validation_report: what it did compute
+    (counts None where it did not get that far), every check it evaluated, and where it
+    stopped: `stops` are {"step", "reason"}."""
+    return {
+        "run_id": run_id,
+        "dry_run": dry_run,
+        "counts": {name: (counts or {}).get(name) for name in COUNTS},
+        "changed_columns": [],
+        "sequences_advanced": [],
+        "accounting": [{"outcome": o, "users": n} for o, n in accounting or []],
+        "checks": checks or [],
+        "timings": timings or [],
+        "legacy_id_index": legacy_id_index,
+        "ledger": {"schema": "doctor_migration", "run_id": run_id,
+                   "rollback": f"doctor-migration rollback {run_id}"} if load_committed else None,
+        "rollback_cannot_restore": [],
+        "load_seconds": load_seconds,
+        "all_checks_passed": False,
+        "outcome": outcome,
+        "stops": stops,
+    }
+
+
+def _outcome(report: dict) -> str:
+    """One line: succeeded, or where and why it stopped."""
+    kind = "plan" if report["dry_run"] else "run"
+    outcome = report.get("outcome", SUCCEEDED)
+    if outcome == SUCCEEDED:
+        return f"**The {kind} succeeded.**"
+    if outcome == STOPPED:
+        reasons = "; ".join(f"stopped at {s['step']}: {s['reason']}" for s in report["stops"])
+        return f"**The {kind} did not complete: {reasons or 'stopped'}.**"
+    return f"**The {kind} has not finished: {outcome}.**"
+
+
+def _check_detail(check: dict) -> str:
+    detail = check["summary"]
+    if not check["passed"] and check.get("offenders"):
+        detail += f"; offending legacy user ids: {check['offenders']}"
+    return detail
 
 
 def render_markdown(report: dict) -> str:
     """The report as Markdown."""
     kind = "plan" if report["dry_run"] else "run"
-    parts = [f"# Doctor migration {kind} `{report['run_id']}`"]
-    if report["dry_run"]:
+    parts = [f"# Doctor migration {kind} `{report['run_id']}`", _outcome(report)]
+    stopped = report.get("outcome", SUCCEEDED) != SUCCEEDED
+    if report["dry_run"] and stopped:
+        parts.append("**Dry run: nothing was written,** apart from any sequence values its "
+                     "rolled-back inserts took." if report["counts"].get("inserted")
+                     else "**Dry run: nothing was written.**")
+    elif report["dry_run"]:
         # nextval is not transactional: say what the rollback could not give back.
         taken = ", ".join(f"{s['values']} from {s['sequence']}"
                           for s in report.get("sequences_advanced") or [])
@@ -61,13 +126,10 @@ def render_markdown(report: dict) -> str:
                       if taken else "**Dry run: nothing was written.**")
                      + " The counts are what a run would do now.")
     counts = report["counts"]
-    parts.append(markdown_table(["outcome", "doctors"], [
-        ["clean doctors in the source", counts["clean_doctors"]],
-        ["inserted", counts["inserted"]],
-        ["updated in place", counts["updated"]],
-        ["unchanged (not written)", counts["unchanged"]],
-        ["deleted (no longer clean)", counts["deleted"]],
-    ]))
+    rows = [[label, counts[name]] for name, label in COUNTS.items()
+            if counts.get(name) is not None]
+    if rows:
+        parts.append(markdown_table(["outcome", "doctors"], rows))
     if report["changed_columns"]:
         parts.append("## Columns changed by updates")
         parts.append(markdown_table(["column", "doctors", "example legacy ids"], [
@@ -83,9 +145,12 @@ def render_markdown(report: dict) -> str:
         parts.append(markdown_table(["asset", "check", "result", "detail"], [
             [c["asset"], c["check"],
              "passed" if c["passed"] else ("warning" if c["severity"] == "WARN" else "**FAILED**"),
-             c["summary"]]
+             _check_detail(c)]
             for c in report["checks"]
         ]))
+        for c in report["checks"]:
+            if not c["passed"] and c.get("offending_users"):
+                parts.append(f"### Offenders of {c['check']}\n\n{c['offending_users']}")
     if report["timings"]:
         parts.append("## Plan step 4 timings")
         parts.append(markdown_table(
@@ -115,5 +180,6 @@ def render_markdown(report: dict) -> str:
         parts.append("A rollback of this run cannot restore the columns the target's own "
                      "triggers rewrite when a row is written: "
                      + ", ".join(report["rollback_cannot_restore"]) + ".")
-    parts.append(f"Load transaction: {report['load_seconds']:.2f} s.")
+    if report.get("load_seconds") is not None:
+        parts.append(f"Load transaction: {report['load_seconds']:.2f} s.")
     return "\n\n".join(parts) + "\n"

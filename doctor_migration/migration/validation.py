@@ -12,6 +12,8 @@ from doctor_migration.migration.stage import stage_doctor_rows
 
 SHOWN = 50
 
+SHOWN = 50  # offending legacy ids a summary names
+
 
 @dataclass(frozen=True)
 class ValidationResult:
@@ -25,37 +27,56 @@ class ValidationResult:
     offenders: list[int] = field(default_factory=list)  # the first SHOWN
 
 
+def _naming(legacy_ids: list[int]) -> str:
+    """The offenders at the end of a check's summary (the first SHOWN of them)."""
+    if not legacy_ids:
+        return ""
+    shown = ", ".join(map(str, legacy_ids[:SHOWN]))
+    more = f" and {len(legacy_ids) - SHOWN} more" if len(legacy_ids) > SHOWN else ""
+    return f": legacy user{'s' if len(legacy_ids) > 1 else ''} {shown}{more}"
+
+
 def validate_target(conn: psycopg.Connection) -> list[ValidationResult]:
     """Steps 3.1–3.4 over the target as `conn` sees it, for the clean doctors staged in
-    pg_temp.doctor_stage."""
+    pg_temp.doctor_stage; each names its offending legacy ids."""
     cur = conn.execute(load_sql("validate_doctors"))
     v = dict(zip([d.name for d in cur.description], cur.fetchone()))
     missing = [r[0] for r in conn.execute(load_sql("select_missing_legacy_ids")).fetchall()]
     expected = conn.execute(load_sql("count_doctor_stage")).fetchone()[0]
     migrated, unique = v["migrated_doctors"], v["unique_legacy_ids"]
+    unexpected = sorted(set(v["unexpected_legacy_ids"]) | set(missing))
+    test_accounts = v["test_account_legacy_ids"]
+    duplicated = v["duplicated_legacy_ids"]
     return [
         ValidationResult(
             "3.1", "migrated_doctor_count_is_expected", migrated == expected,
-            f"{migrated} migrated doctors, {expected} clean doctors",
+            f"{migrated} migrated doctors, {expected} clean doctors"
+            + (_naming(unexpected) if migrated != expected else ""),
             {"migrated_doctors": migrated, "expected": expected,
              "native_doctors": v["native_doctors"]},
+            unexpected if migrated != expected else [],
         ),
         ValidationResult(
             "3.2", "no_orphaned_doctors", v["orphaned_doctors"] == 0,
-            f"{v['orphaned_doctors']} doctors without a profile",
+            f"{v['orphaned_doctors']} doctors without a profile"
+            + _naming(v["orphaned_legacy_ids"]),
             {"orphaned_doctors": v["orphaned_doctors"]},
+            v["orphaned_legacy_ids"],
         ),
         ValidationResult(
-            "3.3", "no_test_accounts_migrated", v["test_accounts"] == 0,
-            f"{v['test_accounts']} migrated doctors with a test/demo/internal e-mail",
-            {"test_accounts": v["test_accounts"]},
+            "3.3", "no_test_accounts_migrated", not test_accounts,
+            f"{len(test_accounts)} migrated doctors with a test/demo/internal e-mail"
+            + _naming(test_accounts),
+            {"test_accounts": len(test_accounts)},
+            test_accounts,
         ),
         ValidationResult(
             "3.4", "legacy_ids_present_and_unique",
             not missing and unique == migrated,
-            f"{len(missing)} clean legacy ids missing, {migrated - unique} duplicated",
+            f"{len(missing)} clean legacy ids missing, {migrated - unique} duplicated"
+            + _naming(sorted(set(missing) | set(duplicated))),
             {"total_migrated": migrated, "unique_legacy_ids": unique, "missing": len(missing)},
-            missing[:SHOWN],
+            sorted(set(missing) | set(duplicated)),
         ),
     ]
 

@@ -8,7 +8,9 @@
 -- so only the expression `true` counts: USING for reading, updating and deleting, WITH CHECK
 -- (or USING, where a policy has no WITH CHECK) for inserting and updating. Superusers and
 -- BYPASSRLS roles skip RLS, owners too unless it is forced. Only reads the catalog.
--- %(privileges)s holds, per table, the needed privileges as 'SELECT,INSERT,...'.
+-- %(privileges)s holds, per table, the needed privileges as 'SELECT,INSERT,...'; %(columns)s,
+-- per table, the columns they are needed on as 'a,b' ('' for the whole table: a table that
+-- references doctors is only read by its key columns).
 WITH policy AS (
     SELECT pol.polrelid,
            pol.polname,
@@ -42,7 +44,12 @@ SELECT t.table_name,
              ORDER BY k.ord) AS needed_privileges,
        ARRAY(SELECT k.privilege FROM needed AS k
              WHERE k.table_name = t.table_name
-               AND NOT has_table_privilege(c.oid, k.privilege)
+               AND NOT CASE WHEN t.column_list = '' THEN has_table_privilege(c.oid, k.privilege)
+                            ELSE NOT EXISTS (
+                                SELECT 1
+                                FROM unnest(string_to_array(t.column_list, ',')) AS col(name)
+                                WHERE NOT has_column_privilege(c.oid, col.name, k.privilege))
+                       END
              ORDER BY k.ord) AS missing_privileges,
        c.relrowsecurity AS rls_enabled,
        c.relforcerowsecurity AS rls_forced,
@@ -65,8 +72,11 @@ SELECT t.table_name,
                AND (pol.polcmd = '*'
                     OR pol.polcmd IN (SELECT k.polcmd FROM needed AS k
                                       WHERE k.table_name = t.table_name))
-             ORDER BY pol.polname) AS restrictive_policies
-FROM unnest(%(tables)s::text[]) AS t(table_name)
+             ORDER BY pol.polname) AS restrictive_policies,
+       ARRAY(SELECT quote_ident(col.name)
+             FROM unnest(string_to_array(nullif(t.column_list, ''), ',')) AS col(name))
+           AS columns
+FROM unnest(%(tables)s::text[], %(columns)s::text[]) AS t(table_name, column_list)
 LEFT JOIN pg_class AS c
        ON c.oid = CASE WHEN strpos(t.table_name, '.') = 0 THEN to_regclass(t.table_name)
                        ELSE (SELECT q.oid

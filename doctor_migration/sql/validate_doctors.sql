@@ -1,22 +1,42 @@
 -- Steps 3.1 to 3.4 of the plan, adapted to a target that also holds native doctors
--- (legacy_user_id IS NULL): counts are taken over migrated rows.
-SELECT
-    -- 3.1 count validation
-    (SELECT count(*) FROM public.doctors WHERE legacy_user_id IS NOT NULL) AS migrated_doctors,
+-- (legacy_user_id IS NULL): counts are taken over migrated rows. Each step also names its
+-- offenders by legacy id (the clean doctors are the rows staged in pg_temp.doctor_stage;
+-- missing ones are select_missing_legacy_ids.sql's).
+WITH orphaned AS (
     -- 3.2 profile relationship validation (all doctors)
-    (SELECT count(*)
-       FROM public.doctors AS d
-       LEFT JOIN public.profiles AS p ON d.profile_id = p.id
-      WHERE p.id IS NULL) AS orphaned_doctors,
+    SELECT d.legacy_user_id
+    FROM public.doctors AS d
+    LEFT JOIN public.profiles AS p ON d.profile_id = p.id
+    WHERE p.id IS NULL
+)
+SELECT
+    -- 3.1 count validation, and the migrated legacy ids that are not clean doctors
+    (SELECT count(*) FROM public.doctors WHERE legacy_user_id IS NOT NULL) AS migrated_doctors,
+    ARRAY(SELECT DISTINCT d.legacy_user_id
+          FROM public.doctors AS d
+          WHERE d.legacy_user_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM pg_temp.doctor_stage AS s
+                            WHERE s.legacy_user_id = d.legacy_user_id)
+          ORDER BY 1) AS unexpected_legacy_ids,
+    (SELECT count(*) FROM orphaned) AS orphaned_doctors,
+    ARRAY(SELECT o.legacy_user_id FROM orphaned AS o
+          WHERE o.legacy_user_id IS NOT NULL ORDER BY 1) AS orphaned_legacy_ids,
     -- 3.3 data quality: no test accounts among migrated doctors
-    (SELECT count(*)
-       FROM public.doctors AS d
-       JOIN public.profiles AS p ON d.profile_id = p.id
-      WHERE d.legacy_user_id IS NOT NULL
-        AND (LOWER(p.email) LIKE '%test%'
-          OR LOWER(p.email) LIKE '%demo%'
-          OR p.email LIKE '%brius.com'
-          OR p.email LIKE '%mechanodontics.com')) AS test_accounts,
+    ARRAY(SELECT d.legacy_user_id
+          FROM public.doctors AS d
+          JOIN public.profiles AS p ON d.profile_id = p.id
+          WHERE d.legacy_user_id IS NOT NULL
+            AND (LOWER(p.email) LIKE '%test%'
+              OR LOWER(p.email) LIKE '%demo%'
+              OR p.email LIKE '%brius.com'
+              OR p.email LIKE '%mechanodontics.com')
+          ORDER BY 1) AS test_account_legacy_ids,
     -- 3.4 legacy id mapping: present and unique
     (SELECT count(DISTINCT legacy_user_id) FROM public.doctors) AS unique_legacy_ids,
+    ARRAY(SELECT d.legacy_user_id
+          FROM public.doctors AS d
+          WHERE d.legacy_user_id IS NOT NULL
+          GROUP BY d.legacy_user_id
+          HAVING count(*) > 1
+          ORDER BY 1) AS duplicated_legacy_ids,
     (SELECT count(*) FROM public.doctors WHERE legacy_user_id IS NULL) AS native_doctors;
