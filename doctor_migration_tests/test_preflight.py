@@ -234,8 +234,8 @@ def test_ledger_needs_create_or_its_grants(small_dbs):
         conn.execute("CREATE SCHEMA doctor_migration")
     # CREATE on the database would not do: the schema is there, its tables are not.
     assert problem(check_target, url) == (
-        f"{PREFIX}role {role} may not create the run ledger's tables in schema "
-        "doctor_migration: as the schema's owner, run GRANT USAGE, CREATE ON SCHEMA "
+        f"{PREFIX}role {role} may not create the tool's tables (the run ledger, the stage) "
+        "in schema doctor_migration: as the schema's owner, run GRANT USAGE, CREATE ON SCHEMA "
         f"doctor_migration TO {role}")
     with small_dbs.target() as conn:
         conn.execute(db.load_sql("create_ledger"))
@@ -244,7 +244,10 @@ def test_ledger_needs_create_or_its_grants(small_dbs):
         f"doctor_migration TO {role}; role {role} may not SELECT, INSERT or UPDATE "
         f"doctor_migration.runs: GRANT SELECT, INSERT, UPDATE ON doctor_migration.runs TO "
         f"{role}; role {role} may not SELECT, INSERT or UPDATE doctor_migration.row_changes: "
-        f"GRANT SELECT, INSERT, UPDATE ON doctor_migration.row_changes TO {role}")
+        f"GRANT SELECT, INSERT, UPDATE ON doctor_migration.row_changes TO {role}; role {role} "
+        "may not create the tool's tables (the run ledger, the stage) in schema "
+        "doctor_migration: as the schema's owner, run GRANT USAGE, CREATE ON SCHEMA "
+        f"doctor_migration TO {role}")
 
 
 def test_source_missing_dispatch_patient_is_named(small_dbs):

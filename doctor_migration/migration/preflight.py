@@ -303,9 +303,9 @@ def _ledger_problem(role: Role) -> str:
     """Why the role cannot make the run ledger, and what the database's owner (Supabase's
     postgres) can do about it."""
     if role.ledger_schema_exists:
-        return (f"role {role.name} may not create the run ledger's tables in schema "
-                f"doctor_migration: as the schema's owner, run GRANT USAGE, CREATE ON SCHEMA "
-                f"doctor_migration TO {role.name}")
+        return (f"role {role.name} may not create the tool's tables (the run ledger, the "
+                "stage) in schema doctor_migration: as the schema's owner, run GRANT USAGE, "
+                f"CREATE ON SCHEMA doctor_migration TO {role.name}")
     grant = f"GRANT CREATE ON DATABASE {role.database} TO {role.name}"
     if role.name == "postgres":
         return (f"role {role.name} may not create the run ledger (schema doctor_migration, "
@@ -364,7 +364,10 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
             "full, and off once there is room again): make room, or, in one session, run SET "
             f"default_transaction_read_only = off, then ALTER ROLE {role.name} IN DATABASE "
             f"{role.database} SET default_transaction_read_only = off")
-    if not role.ledger_exists and not role.may_create_ledger and not foreign_ledger:
+    # The ledger, or a stage table, still to be made: the first run (or the first command of
+    # this version) makes them in schema doctor_migration.
+    tables_to_make = not role.ledger_exists or len(stage) < 1 + len(STAGE_TABLES)
+    if tables_to_make and not role.may_create_ledger and not foreign_ledger:
         problems.append(_ledger_problem(role))
     if not role.may_create_temp:
         problems.append(f"role {role.name} may not create the load's temporary tables: "
