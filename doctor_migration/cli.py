@@ -104,6 +104,7 @@ def _require_urls() -> str | None:
 
 
 def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
+    from doctor_migration.defs.jobs import MIGRATE_JOB, PLAN_JOB
     from doctor_migration.runner import instance, migrate
 
     problem = _require_urls()
@@ -111,7 +112,7 @@ def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
         print(f"doctor-migration: error: {problem}", file=sys.stderr)
         return BAD_INPUT
     instance()  # a DAGSTER_HOME it cannot use is bad input, before the run is announced
-    job = "plan_doctor_migration" if dry_run else "migrate_doctors"
+    job = PLAN_JOB if dry_run else MIGRATE_JOB
     run_id = str(uuid.uuid4())
     print(f"Dagster run {run_id} ({job})", flush=True)
     outcome = migrate(args.expected_count, dry_run=dry_run, lock_timeout=args.lock_timeout,

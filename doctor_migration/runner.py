@@ -15,6 +15,7 @@ import dagster as dg
 import yaml
 
 from doctor_migration.defs.failures import ERROR_CLASS, FAILED_CHECKS
+from doctor_migration.defs.jobs import MIGRATE_JOB, PLAN_JOB
 from doctor_migration.migration import report
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError, StopMigration
 from doctor_migration.migration.ledger import RollbackRefused
@@ -27,9 +28,9 @@ BUSY = 75
 # condition of the plan or a refusal, another session in the way, or bad input.
 EXIT_CODES = {StopMigration.__name__: STOPPED, RollbackRefused.__name__: STOPPED,
               DatabaseBusy.__name__: BUSY, MigrationError.__name__: BAD_INPUT}
-PLAN_JOB, ROLLBACK_JOB = "plan_doctor_migration", "rollback_doctor_migration"
+ROLLBACK_JOB = "rollback_doctor_migration"
 # The jobs whose runs have a report: a run, a plan, and the UI's "Materialize all".
-REPORTED_JOBS = ("migrate_doctors", PLAN_JOB, "__ASSET_JOB")
+REPORTED_JOBS = (MIGRATE_JOB, PLAN_JOB, "__ASSET_JOB")
 # Ctrl-C, as shells report a death by SIGINT.
 INTERRUPTED = 130
 INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
@@ -291,7 +292,7 @@ def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: s
     """A migration run (or with dry_run, a plan) in the DAGSTER_HOME instance."""
     from doctor_migration.defs.config import migration_run_config
 
-    job = "plan_doctor_migration" if dry_run else "migrate_doctors"
+    job = PLAN_JOB if dry_run else MIGRATE_JOB
     return launch(job, migration_run_config(expected_count, dry_run, lock_timeout, create_indexes),
                   run_id=run_id, progress=progress)
 

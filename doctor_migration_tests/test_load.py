@@ -127,3 +127,25 @@ def test_source_role_that_can_only_select_is_enough(small_dbs):
             " FROM pg_roles WHERE rolname = current_user").fetchone() == (False, False, False, True)
     outcome = migrate(40)
     assert outcome.success, outcome.failures
+
+
+def test_a_plan_stays_a_dry_run_whatever_its_launchpad_leaves_out(small_dbs):
+    """A plan launched with only some of loaded_doctors' config (dry_run left at the class
+    default, false) still writes nothing: the plan job is a dry run by what it is."""
+    import dagster as dg
+
+    from doctor_migration import runner
+    from doctor_migration.defs.config import LoadConfig, SelectionConfig
+    from doctor_migration.defs.jobs import PLAN_JOB
+
+    before = snapshot(small_dbs.target_url)
+    outcome = runner.launch(PLAN_JOB, dg.RunConfig(ops={
+        "clean_doctors": SelectionConfig(expected_count=40),
+        "loaded_doctors": LoadConfig(create_indexes=True)}), progress=False)
+    assert outcome.success, outcome.failures
+    assert outcome.report_json["dry_run"] is True
+    assert outcome.report_json["counts"]["inserted"] == 40
+    assert snapshot(small_dbs.target_url) == before
+    with psycopg.connect(small_dbs.target_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'doctors' "
+                            "AND indexdef LIKE '%legacy_user_id%'").fetchone() == (0,)

@@ -19,6 +19,7 @@ from doctor_migration.defs.checks import (
 )
 from doctor_migration.defs.config import LoadConfig, LockConfig, SelectionConfig
 from doctor_migration.defs.failures import fails_with_reason
+from doctor_migration.defs.jobs import PLAN_JOB
 from doctor_migration.defs.resources import PostgresResource
 from doctor_migration.migration import accounting, locks, preflight, stage, timings
 from doctor_migration.migration.db import load_sql
@@ -76,11 +77,17 @@ def stage_id(context: dg.AssetExecutionContext) -> str:
     return context.run.root_run_id or context.run.run_id
 
 
-def command(context: dg.AssetExecutionContext) -> str:
-    """"plan" when the run's load is a dry run, else "run": whose stage the command replaces."""
+def is_dry_run(context: dg.AssetExecutionContext) -> bool:
+    """Whether the command is a dry run: a plan job always is, whatever its launchpad left of
+    the config (a loaded_doctors config without dry_run would otherwise load for real)."""
     ops = (context.run.run_config or {}).get("ops") or {}
     load = (ops.get("loaded_doctors") or {}).get("config") or {}
-    return "plan" if load.get("dry_run") else "run"
+    return context.run.job_name == PLAN_JOB or bool(load.get("dry_run"))
+
+
+def command(context: dg.AssetExecutionContext) -> str:
+    """"plan" when the run's load is a dry run, else "run": whose stage the command replaces."""
+    return "plan" if is_dry_run(context) else "run"
 
 
 def table_metadata(name: str, rows: int, columns: list[tuple[str, str, str]],
@@ -178,15 +185,16 @@ def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
                    target: PostgresResource) -> dg.MaterializeResult:
     """Steps 2.2-3.4 in one target transaction: insert, update in place, delete the no longer
     clean, validate, record in the ledger; all or nothing."""
+    dry_run = is_dry_run(context)
     with target.connect() as conn:
         # Before the load, so that giving up on it (see create_legacy_id_index) changes nothing.
-        if (config.create_indexes and not config.dry_run
+        if (config.create_indexes and not dry_run
                 and timings.legacy_id_index(conn) is None):
             context.log.info("creating " + timings.INDEX_ADVICE)
             timings.create_legacy_id_index(conn, config.lock_timeout)
         with locks.naming_blockers(conn, "target", LOAD_TABLES, config.lock_timeout):
             result = load_doctors(
-                conn, stage_id(context), run_id=context.run.run_id, dry_run=config.dry_run,
+                conn, stage_id(context), run_id=context.run.run_id, dry_run=dry_run,
                 timeouts=Timeouts(lock_timeout=config.lock_timeout),
             )
         index = timings.legacy_id_index(conn)

@@ -10,9 +10,10 @@ import dagster as dg
 from doctor_migration.defs.config import migration_run_config
 
 MIGRATION = dg.AssetSelection.groups("doctor_migration")
+MIGRATE_JOB, PLAN_JOB = "migrate_doctors", "plan_doctor_migration"
 
 migrate_doctors = dg.define_asset_job(
-    "migrate_doctors",
+    MIGRATE_JOB,
     selection=MIGRATION,
     description="Migrate the clean doctors: gates, one-transaction load, validation, report.",
     config=migration_run_config(),
@@ -20,7 +21,7 @@ migrate_doctors = dg.define_asset_job(
 )
 
 plan_doctor_migration = dg.define_asset_job(
-    "plan_doctor_migration",
+    PLAN_JOB,
     selection=MIGRATION,
     description="Dry run: every gate and the whole load, rolled back; reports what a run would do.",
     config=migration_run_config(dry_run=True),
