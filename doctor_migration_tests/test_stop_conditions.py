@@ -105,3 +105,25 @@ def test_failed_validation_before_commit_rolls_the_load_back(small_dbs):
     stops(small_dbs, 40, "3.3 no_test_accounts_migrated")
     with psycopg.connect(small_dbs.target_url) as conn:
         assert conn.execute("SELECT to_regclass('doctor_migration.runs')").fetchone()[0] is None
+
+
+def test_an_internal_email_that_step_1_1_lets_through_stops_before_any_write(small_dbs):
+    """Step 1.1's internal domains are case-sensitive: Dave@BRIUS.COM is a clean doctor, while
+    Supabase Auth keeps dave@brius.com in his profile, which step 3.3 would reject after the
+    load. The gate predicts it: the run stops before any write, naming him, the rule and the
+    side; step 3.3 never has to roll a whole load back."""
+    dave, tess = lone_clean_ids(small_dbs.world)[:2]
+    with small_dbs.source() as conn:
+        conn.execute("UPDATE auth_user SET email = 'Dave@BRIUS.COM' WHERE id = %s", (dave,))
+    with small_dbs.target() as conn:
+        conn.execute("UPDATE public.profiles SET email = 'dave@brius.com' "
+                     "WHERE legacy_user_id = %s", (dave,))
+        # Only the profile matches: a profile migration that renamed her address.
+        conn.execute("UPDATE public.profiles SET email = 'tess@demo.example.com' "
+                     "WHERE legacy_user_id = %s", (tess,))
+    outcome = stops(small_dbs, 40, "check no_clean_doctor_fails_step_3_3 failed: 2 of 40 clean "
+                    "doctors have a test, demo or internal e-mail (step 3.3's rules) in the "
+                    "source or in their profile",
+                    f"| {dave} | profile e-mail ends with \"brius.com\" |",
+                    f"| {tess} | profile e-mail contains \"demo\" |")
+    assert not any("loaded_doctors" in line for line in outcome.failures), outcome.failures

@@ -31,6 +31,11 @@ CLEAN_DOCTOR_CHECKS = [
                     "(trimmed, case-insensitive).",
     ),
     dg.AssetCheckSpec(
+        "no_clean_doctor_fails_step_3_3", asset="clean_doctors", blocking=True,
+        description="Step 3.3, before any write: no clean doctor has a test, demo or internal "
+                    "e-mail by step 3.3's rules, in the source or in its profile.",
+    ),
+    dg.AssetCheckSpec(
         "every_source_user_accounted_for", asset="clean_doctors", blocking=True,
         description="Every auth_user is migrated or excluded with its first reason; the totals "
                     "add up and the migrated set is exactly the plan's step 1.1 result.",

@@ -73,6 +73,25 @@ def profiles_match_source(compared: int, differing: dict[int, list[str]]) -> Gat
     )
 
 
+def no_clean_doctor_fails_step_3_3(clean: int, matches: list[tuple[int, str, str]]) -> GateResult:
+    """Step 3.3, predicted: a clean doctor whose source or profile e-mail matches one of its
+    rules would roll the load back after every write was done; stop before instead.
+    `matches` holds (legacy user id, side, rule) for each match."""
+    offenders: dict[int, str] = {}
+    for uid, side, rule in matches:
+        found = f"{side} e-mail {rule}"
+        offenders[int(uid)] = f"{offenders[int(uid)]}; {found}" if int(uid) in offenders \
+            else found
+    return GateResult(
+        name="no_clean_doctor_fails_step_3_3",
+        passed=not offenders,
+        summary=(f"{len(offenders)} of {clean} clean doctors have a test, demo or internal "
+                 "e-mail (step 3.3's rules) in the source or in their profile"),
+        total=clean,
+        offenders=offenders,
+    )
+
+
 def evaluate_gates(conn: psycopg.Connection, stage_id: str, expected: int) -> list[GateResult]:
     """Every stop condition of step 1.3 over the command's stage, in the plan's order."""
     params = {"run_id": stage_id}
@@ -85,4 +104,6 @@ def evaluate_gates(conn: psycopg.Connection, stage_id: str, expected: int) -> li
         clean_doctor_count_is_expected(clean, expected),
         every_clean_doctor_has_one_profile(clean, counts),
         profiles_match_source(compared, {uid: list(columns) for uid, columns, _ in rows[1:]}),
+        no_clean_doctor_fails_step_3_3(
+            clean, conn.execute(load_sql("select_step_3_3_offenders"), params).fetchall()),
     ]
