@@ -1,6 +1,7 @@
 """Dry run, accounting of every source user, reconciliation, step 4 timings, report, explain."""
 
 import json
+import re
 
 import psycopg
 import pytest
@@ -234,3 +235,29 @@ def test_reconciliation_names_missing_unexpected_and_differing_rows(small_dbs):
     assert result.mismatches == {4: ["status", "consultation_fee"]}
     assert (result.differing_count, result.missing_count, result.unexpected_count) == (1, 1, 1)
     assert snapshot(small_dbs.target_url) == before
+
+
+def test_explain_says_what_each_run_did_in_words_and_utc(small_dbs, capsys):
+    """A run that updated one user's row and deleted another's: explain says "updated it" and
+    "deleted it", and every time it prints is UTC in ISO 8601, whatever the databases' zones."""
+    from doctor_migration_tests.test_rollback import stale_target
+
+    stale_target(small_dbs)  # user 2: a stale migrated row; the inactive user: no longer clean
+    inactive = small_dbs.world.by_kind("inactive")[0].id
+    for conn in (small_dbs.source(), small_dbs.target()):
+        with conn:
+            conn.execute(psycopg.sql.SQL("ALTER DATABASE {} SET TimeZone = 'Asia/Kolkata'")
+                         .format(psycopg.sql.Identifier(conn.info.dbname)))
+    run = migrate(40)
+    assert run.success, run.failures
+    assert cli.main(["explain", "2"]) == 0
+    updated = capsys.readouterr().out
+    assert f"  run {run.run_id} (" in updated and ") updated it" in updated, updated
+    assert cli.main(["explain", str(inactive)]) == 0
+    deleted = capsys.readouterr().out
+    assert ") deleted it" in deleted, deleted
+    for text in (updated, deleted):
+        assert "eed" not in text and "+05" not in text and "IST" not in text, text
+        times = re.findall(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[^\s,)]*", text)
+        assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t)
+                             for t in times), times

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 
 import psycopg
 
@@ -17,7 +18,13 @@ from doctor_migration.migration import locks, stage
 from doctor_migration.migration.accounting import fetch_user_outcomes
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
+from doctor_migration.migration.ledger import DONE
 from doctor_migration.migration.target import LEDGER_READ
+
+
+def _utc(moment: datetime) -> str:
+    """A time as explain prints every time: UTC, ISO 8601, whatever the server's TimeZone."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 TARGET_READ = {"public.doctors": "AccessShareLock", **LEDGER_READ}
 OUTCOME_COLUMNS = ["user_id", "outcome", "duplicate_of", "dedup_by", "is_active", "has_settings",
@@ -47,7 +54,7 @@ def _staged_outcome(target: psycopg.Connection, user_id: int) -> tuple[dict | No
     if row is None:
         return None
     run_id, command, started, *values = row
-    snapshot = f"{command} {run_id} read the source at {started:%Y-%m-%d %H:%M:%S %Z}"
+    snapshot = f"{command} {run_id} read the source at {_utc(started)}"
     outcome = dict(zip(OUTCOME_COLUMNS, values))
     return (outcome if outcome["user_id"] is not None else None), snapshot
 
@@ -112,7 +119,7 @@ def explain_user(source: Callable[[], AbstractContextManager[psycopg.Connection]
     lines.append(f"  active: {_yes(u['is_active'])}; settings: {_yes(u['has_settings'])}; "
                  f"office: {_yes(u['has_office_assignment'])}; active patients: "
                  f"{u['patient_count']}; archived patients: {u['archived_patient_count']}; "
-                 f"last login: {u['last_login'] or 'never'}")
+                 f"last login: {_utc(u['last_login']) if u['last_login'] else 'never'}")
     lines.append(f"  as of: {snapshot}")
     if show_pii:
         identity = _read_source(source, "--show-pii reads the name from the source",
@@ -122,11 +129,10 @@ def explain_user(source: Callable[[], AbstractContextManager[psycopg.Connection]
     if target is not None:
         for doctor_id, number, profile_id, created, updated in rows:
             lines.append(f"  doctors row {doctor_id} ({number}, profile {profile_id}), "
-                         f"created {created:%Y-%m-%d %H:%M:%S %Z}, "
-                         f"updated {updated:%Y-%m-%d %H:%M:%S %Z}")
+                         f"created {_utc(created)}, updated {_utc(updated)}")
         if not rows:
             lines.append("  no doctors row in the target")
         for run_id, action, started, rolled_back in ledger:
-            lines.append(f"  run {run_id} ({started:%Y-%m-%d %H:%M:%S %Z}) {action}ed it"
+            lines.append(f"  run {run_id} ({_utc(started)}) {DONE[action]} it"
                          + (" (rolled back)" if rolled_back else ""))
     return lines

@@ -43,6 +43,9 @@ LEDGER_COLUMNS = {
                     "after": "jsonb"},
 }
 
+# What a run did to a doctors row, as a sentence says it (row_changes.action).
+DONE = {"insert": "inserted", "update": "updated", "delete": "deleted"}
+
 
 class RollbackRefused(MigrationError):
     """The rollback would not restore the state before the run exactly; nothing was changed."""
@@ -260,7 +263,8 @@ def _refuse_unless_restorable(conn: psycopg.Connection, run_id: str, current: sq
         images=sql.Identifier("rollback_images"), current=current,
         image=image(compared, "d")), {"ignored": ignored}).fetchall()
     if changed:
-        named = "; ".join(f"doctors row {did} (legacy user {uid}, {action}ed by the run): {problem}"
+        named = "; ".join(f"doctors row {did} (legacy user {uid}, {DONE[action]} by the run): "
+                          f"{problem}"
                           for did, uid, action, problem in changed[:SHOWN])
         raise RollbackRefused(
             f"run {run_id} cannot be rolled back exactly: {len(changed)} of its rows changed "
