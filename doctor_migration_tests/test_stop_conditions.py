@@ -94,15 +94,18 @@ def test_legacy_user_with_two_migrated_rows_stops_the_run(small_dbs):
 
 
 def test_failed_validation_before_commit_rolls_the_load_back(small_dbs):
-    # The plan's filters are case- and space-sensitive: a source e-mail with a trailing space
-    # passes step 1.1, its trimmed profile e-mail matches, and step 3.3 then finds an internal
-    # account among the migrated doctors. The load must roll back entirely.
-    with small_dbs.source() as conn:
-        conn.execute("UPDATE auth_user SET email = 'ops@brius.com ' WHERE id = 15")
+    # The gates (step 3.3 predicted among them) saw nothing wrong; a trigger of the target's
+    # own renames a profile's e-mail during the load, so step 3.3, checked inside the
+    # transaction, finds an internal account among the migrated doctors. The load must roll
+    # back entirely.
     with small_dbs.target() as conn:
-        conn.execute("UPDATE public.profiles SET email = 'ops@brius.com' "
-                     "WHERE legacy_user_id = 15")
-    stops(small_dbs, 40, "3.3 no_test_accounts_migrated")
+        conn.execute(
+            "CREATE FUNCTION public.rename_profile() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN UPDATE public.profiles SET email = 'ops@brius.com' "
+            "WHERE id = NEW.profile_id AND NEW.legacy_user_id = 15; RETURN NEW; END $$")
+        conn.execute("CREATE TRIGGER rename_profile AFTER INSERT ON public.doctors "
+                     "FOR EACH ROW EXECUTE FUNCTION public.rename_profile()")
+    stops(small_dbs, 40, "3.3 no_test_accounts_migrated", "legacy user 15")
     with psycopg.connect(small_dbs.target_url) as conn:
         assert conn.execute("SELECT to_regclass('doctor_migration.runs')").fetchone()[0] is None
 

@@ -74,7 +74,8 @@ def test_a_plan_stopped_by_the_count_gate_reports_and_report_shows_it(small_dbs)
                                 "unchanged": None, "deleted": None}
     assert [(c["check"], c["passed"]) for c in stored["checks"]] == [
         ("clean_doctor_count_is_expected", False), ("every_clean_doctor_has_one_profile", True),
-        ("profiles_match_source", True), ("every_source_user_accounted_for", True)]
+        ("profiles_match_source", True), ("no_clean_doctor_fails_step_3_3", True),
+        ("every_source_user_accounted_for", True)]
 
     # The earlier run's report is still there, and says it succeeded.
     code, report = cli("report", succeeded.run_id)
@@ -111,14 +112,16 @@ def test_a_run_stopped_by_a_profile_gate_reports_its_offenders(small_dbs):
 
 
 def test_steps_3_1_to_3_4_name_their_offenders_in_a_plan_and_a_run(small_dbs):
-    # The plan's case: a legacy e-mail with a trailing space passes step 1.1, the profile's
-    # trimmed one matches step 3.3's rules.
+    # The gates (step 3.3 predicted among them) pass; a trigger of the target's own renames
+    # the profile's e-mail during the load, and step 3.3 finds it.
     uid = lone_clean_ids(small_dbs.world)[0]
-    with small_dbs.source() as conn:
-        conn.execute("UPDATE auth_user SET email = 'ops@brius.com ' WHERE id = %s", (uid,))
     with small_dbs.target() as conn:
-        conn.execute("UPDATE public.profiles SET email = 'ops@brius.com' "
-                     "WHERE legacy_user_id = %s", (uid,))
+        conn.execute(
+            "CREATE FUNCTION public.rename_profile() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN UPDATE public.profiles SET email = 'ops@brius.com' "
+            f"WHERE id = NEW.profile_id AND NEW.legacy_user_id = {int(uid)}; RETURN NEW; END $$")
+        conn.execute("CREATE TRIGGER rename_profile AFTER INSERT ON public.doctors "
+                     "FOR EACH ROW EXECUTE FUNCTION public.rename_profile()")
     summary = f"1 migrated doctors with a test/demo/internal e-mail: legacy user {uid}"
     plan = migrate(40, dry_run=True)
     assert plan.exit_code == STOPPED
