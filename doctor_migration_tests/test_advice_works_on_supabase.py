@@ -118,6 +118,7 @@ def test_a_ledger_it_may_not_use(as_migrator):
     with as_migrator.target() as conn:
         conn.execute("ALTER SCHEMA doctor_migration OWNER TO postgres")
     with psycopg.connect(as_migrator.target_url, autocommit=True) as conn:  # as postgres
+        conn.execute(load_sql("create_tool_schema"))
         conn.execute(load_sql("create_ledger"))
         # Undo what the file's default privileges gave it on tables postgres makes there.
         conn.execute("REVOKE ALL ON doctor_migration.runs, doctor_migration.row_changes "
@@ -132,6 +133,7 @@ def test_a_ledger_it_may_not_use(as_migrator):
 
 def test_an_old_ledger_it_does_not_own(as_migrator):
     with psycopg.connect(as_migrator.target_url, autocommit=True) as conn:  # as postgres
+        conn.execute(load_sql("create_tool_schema"))
         conn.execute(load_sql("create_ledger"))
         conn.execute("ALTER TABLE doctor_migration.runs DROP COLUMN ledger_format")
         conn.execute("GRANT SELECT, INSERT, UPDATE ON doctor_migration.runs, "

@@ -238,6 +238,7 @@ def test_ledger_needs_create_or_its_grants(small_dbs):
         "in schema doctor_migration: as the schema's owner, run GRANT USAGE, CREATE ON SCHEMA "
         f"doctor_migration TO {role}")
     with small_dbs.target() as conn:
+        conn.execute(db.load_sql("create_tool_schema"))
         conn.execute(db.load_sql("create_ledger"))
     assert problem(check_target, url) == (
         f"{PREFIX}role {role} may not use schema doctor_migration: GRANT USAGE ON SCHEMA "

@@ -120,6 +120,7 @@ def _create(conn: psycopg.Connection) -> None:
         return
     try:
         with conn.transaction():
+            conn.execute(load_sql("create_tool_schema"))
             conn.execute(load_sql("create_stage"))
             roles = [r[0] for r in conn.execute(load_sql("select_api_roles"),
                                                 {"roles": API_ROLES})]

@@ -112,6 +112,8 @@ def ensure_ledger(conn: psycopg.Connection) -> None:
         return
     try:
         with conn.transaction():
+            if not exists:
+                conn.execute(load_sql("create_tool_schema"))
             conn.execute(load_sql("upgrade_ledger" if exists else "create_ledger"))
     except psycopg.errors.InsufficientPrivilege as exc:
         user = conn.info.user

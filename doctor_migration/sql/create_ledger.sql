@@ -4,15 +4,7 @@
 -- ledger_format 2: before/after map every column to its text output (taken with the output
 -- settings pinned, so casting it back gives the same value, byte for byte); 1 (the default,
 -- so an older version writing here still marks its rows): to_jsonb images.
--- The schema may have been made beforehand for a role without CREATE on the database
--- (sql/create_doctor_migrator.sql): CREATE SCHEMA IF NOT EXISTS would still need that.
-DO $$
-BEGIN
-    IF to_regnamespace('doctor_migration') IS NULL THEN
-        CREATE SCHEMA doctor_migration;
-        REVOKE ALL ON SCHEMA doctor_migration FROM PUBLIC;
-    END IF;
-END $$;
+-- In schema doctor_migration (create_tool_schema.sql makes it first).
 
 CREATE TABLE IF NOT EXISTS doctor_migration.runs (
     run_id          text PRIMARY KEY,

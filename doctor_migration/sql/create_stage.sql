@@ -8,15 +8,7 @@
 -- the server empties it, and the next command starts again.
 -- run_id defaults to the transaction's doctor_migration.run_id setting, so that COPY can fill
 -- the tables with the source's columns only.
--- The schema may have been made beforehand for a role without CREATE on the database
--- (sql/create_doctor_migrator.sql): CREATE SCHEMA IF NOT EXISTS would still need that.
-DO $$
-BEGIN
-    IF to_regnamespace('doctor_migration') IS NULL THEN
-        CREATE SCHEMA doctor_migration;
-        REVOKE ALL ON SCHEMA doctor_migration FROM PUBLIC;
-    END IF;
-END $$;
+-- In schema doctor_migration (create_tool_schema.sql makes it first).
 
 CREATE UNLOGGED TABLE IF NOT EXISTS doctor_migration.stages (
     run_id      text PRIMARY KEY,
