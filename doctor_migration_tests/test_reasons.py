@@ -97,7 +97,7 @@ def test_exit_code_follows_the_failure_error_class(error_class, code):
         failing()
 
     result = one_step.execute_in_process(raise_on_error=False)
-    lines, exit_code = runner._step_failures(result.all_events)
+    lines, exit_code = runner._step_failures(result.get_step_failure_events())
     assert exit_code == code
     verb = "stopped" if code == STOPPED else "error"
     assert lines == [f"{verb} at failing: the sentence"]
