@@ -25,10 +25,28 @@ from doctor_migration.migration.ledger import RollbackRefused
 OK, STOPPED, BAD_INPUT = 0, 1, 2
 # sysexits EX_TEMPFAIL: another session is in the way; nothing was changed, try again later.
 BUSY = 75
-# The exit code for the class of error a step failed with (its Failure's error_class): a stop
-# condition of the plan or a refusal, another session in the way, or bad input.
-EXIT_CODES = {StopMigration.__name__: STOPPED, RollbackRefused.__name__: STOPPED,
-              DatabaseBusy.__name__: BUSY, MigrationError.__name__: BAD_INPUT}
+# The exit code for each kind of error, by type (a subclass, e.g. stage.StageGone, a
+# DatabaseBusy, has its base's): a stop condition of the plan or a refusal, another session in
+# the way; any other MigrationError is bad input.
+EXIT_CODES = {StopMigration: STOPPED, RollbackRefused: STOPPED, DatabaseBusy: BUSY}
+
+
+def _error_types(base: type[MigrationError] = MigrationError) -> dict[str, type]:
+    """Every MigrationError class by the name a Failure's error_class carries."""
+    types = {base.__name__: base}
+    for subclass in base.__subclasses__():
+        types |= _error_types(subclass)
+    return types
+
+
+def exit_code_for(error_class: str) -> int:
+    """The exit code for the error a step failed with, from its class (the Failure's
+    error_class, defs/failures.py); an unknown class is bad input."""
+    error_type = _error_types().get(error_class, MigrationError)
+    return next((code for kind, code in EXIT_CODES.items() if issubclass(error_type, kind)),
+                BAD_INPUT)
+
+
 ROLLBACK_JOB = "rollback_doctor_migration"
 # The jobs whose runs have a report: a run, a dry run, and the UI's "Materialize all".
 REPORTED_JOBS = (MIGRATE_JOB, DRY_RUN_JOB, "__ASSET_JOB")
@@ -255,7 +273,7 @@ def _step_failures(step_failures: list[dg.DagsterEvent]) -> tuple[list[str], int
         if error_class is None:
             lines.append(f"error at {step}: {message}")
             continue
-        code = EXIT_CODES.get(error_class, BAD_INPUT)
+        code = exit_code_for(error_class)
         codes.add(code)
         if checks_failed:
             continue  # told by the check lines
