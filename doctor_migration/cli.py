@@ -104,7 +104,7 @@ def _require_urls() -> str | None:
 
 
 def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
-    from doctor_migration.defs.jobs import MIGRATE_JOB, PLAN_JOB
+    from doctor_migration.defs.jobs import DRY_RUN_JOB, MIGRATE_JOB
     from doctor_migration.runner import instance, migrate
 
     problem = _require_urls()
@@ -112,7 +112,7 @@ def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
         print(f"doctor-migration: error: {problem}", file=sys.stderr)
         return BAD_INPUT
     instance()  # a DAGSTER_HOME it cannot use is bad input, before the run is announced
-    job = PLAN_JOB if dry_run else MIGRATE_JOB
+    job = DRY_RUN_JOB if dry_run else MIGRATE_JOB
     run_id = str(uuid.uuid4())
     print(f"Dagster run {run_id} ({job})", flush=True)
     outcome = migrate(args.expected_count, dry_run=dry_run, lock_timeout=args.lock_timeout,
@@ -165,13 +165,9 @@ def _history(args: argparse.Namespace) -> int:
 
 def _rollback_caveats(outcome) -> list[str]:
     """What the rollback could not put back as it was (the rollback_run op's observation)."""
-    notes = []
-    for event in outcome.result.all_events:
-        if event.event_type_value == "ASSET_OBSERVATION":
-            meta = event.asset_observation_data.asset_observation.metadata
-            if "not_restored" in meta and meta["not_restored"].value:
-                notes.append(meta["not_restored"].value)
-    return notes
+    observations = outcome.result.asset_observations_for_node("rollback_run")
+    return [note for note in (o.metadata["not_restored"].value for o in observations
+                              if "not_restored" in o.metadata) if note]
 
 
 def _rollback(args: argparse.Namespace) -> int:
@@ -238,12 +234,12 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from doctor_migration.demo.run import demo_environment
     from doctor_migration.demo.ui import serve_ui, write_instance_config
 
-    home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
+    from doctor_migration.runner import dagster_home
+
+    home = dagster_home()
     try:
         write_instance_config(home)
     except OSError:
@@ -259,7 +255,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"\nLegacy source (SELECT-only role):  psql '{env['SOURCE_DATABASE_URL']}'")
         print(f"Supabase target (role postgres):   psql '{env['SUPABASE_DATABASE_URL']}'")
         # The databases live only inside this block: serve until Ctrl-C, then stop them.
-        return serve_ui(Path(os.environ["DAGSTER_HOME"]), env, host="127.0.0.1", port=args.port)
+        return serve_ui(home, env, host="127.0.0.1", port=args.port)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,10 +275,13 @@ def main(argv: list[str] | None = None) -> int:
             return _explain(args)
         return _migrate(args, dry_run=args.command == "plan")
     except MigrationError as exc:
+        from doctor_migration.migration.errors import DatabaseBusy, StopMigration
+        from doctor_migration.migration.ledger import RollbackRefused
+
         print(f"doctor-migration: error: {exc}", file=sys.stderr)
-        if type(exc).__name__ == "DatabaseBusy":
+        if isinstance(exc, DatabaseBusy):
             return BUSY
-        return 1 if type(exc).__name__ in ("RollbackRefused", "StopMigration") else BAD_INPUT
+        return 1 if isinstance(exc, (RollbackRefused, StopMigration)) else BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted: the target's transaction was rolled back", file=sys.stderr)
         return 130

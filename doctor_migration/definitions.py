@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from doctor_migration.defs import assets, checks, jobs, schedules, sensors, sources
+from doctor_migration.defs import assets, checks, dry_run, jobs, schedules, sensors, sources
 from doctor_migration.defs.loggers import progress_logger
 from doctor_migration.defs.resources import legacy_source, supabase_target
 from doctor_migration.defs.rollback import rollback_doctor_migration
@@ -22,9 +22,9 @@ defs = dg.Definitions(
         checks.loaded_doctors_reconcile,
         checks.loaded_doctors_meet_plan_timings,
     ],
-    jobs=[jobs.migrate_doctors, jobs.plan_doctor_migration, rollback_doctor_migration],
+    jobs=[jobs.migrate_doctors, dry_run.dry_run_doctor_migration, rollback_doctor_migration],
     sensors=[sensors.profile_migration_sensor],
-    schedules=[schedules.plan_doctor_migration_daily],
+    schedules=[schedules.dry_run_doctor_migration_daily],
     resources={
         "source": legacy_source(),
         "target": supabase_target(),

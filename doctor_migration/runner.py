@@ -15,7 +15,8 @@ import dagster as dg
 import yaml
 
 from doctor_migration.defs.failures import ERROR_CLASS, FAILED_CHECKS
-from doctor_migration.defs.jobs import MIGRATE_JOB, PLAN_JOB
+from doctor_migration.defs.checks import CHECK_RESULTS, evaluation_entry, table_rows
+from doctor_migration.defs.jobs import DRY_RUN_JOB, MIGRATE_JOB
 from doctor_migration.migration import report
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError, StopMigration
 from doctor_migration.migration.ledger import RollbackRefused
@@ -24,13 +25,31 @@ from doctor_migration.migration.ledger import RollbackRefused
 OK, STOPPED, BAD_INPUT = 0, 1, 2
 # sysexits EX_TEMPFAIL: another session is in the way; nothing was changed, try again later.
 BUSY = 75
-# The exit code for the class of error a step failed with (its Failure's error_class): a stop
-# condition of the plan or a refusal, another session in the way, or bad input.
-EXIT_CODES = {StopMigration.__name__: STOPPED, RollbackRefused.__name__: STOPPED,
-              DatabaseBusy.__name__: BUSY, MigrationError.__name__: BAD_INPUT}
+# The exit code for each kind of error, by type (a subclass, e.g. stage.StageGone, a
+# DatabaseBusy, has its base's): a stop condition of the plan or a refusal, another session in
+# the way; any other MigrationError is bad input.
+EXIT_CODES = {StopMigration: STOPPED, RollbackRefused: STOPPED, DatabaseBusy: BUSY}
+
+
+def _error_types(base: type[MigrationError] = MigrationError) -> dict[str, type]:
+    """Every MigrationError class by the name a Failure's error_class carries."""
+    types = {base.__name__: base}
+    for subclass in base.__subclasses__():
+        types |= _error_types(subclass)
+    return types
+
+
+def exit_code_for(error_class: str) -> int:
+    """The exit code for the error a step failed with, from its class (the Failure's
+    error_class, defs/failures.py); an unknown class is bad input."""
+    error_type = _error_types().get(error_class, MigrationError)
+    return next((code for kind, code in EXIT_CODES.items() if issubclass(error_type, kind)),
+                BAD_INPUT)
+
+
 ROLLBACK_JOB = "rollback_doctor_migration"
-# The jobs whose runs have a report: a run, a plan, and the UI's "Materialize all".
-REPORTED_JOBS = (MIGRATE_JOB, PLAN_JOB, "__ASSET_JOB")
+# The jobs whose runs have a report: a run, a dry run, and the UI's "Materialize all".
+REPORTED_JOBS = (MIGRATE_JOB, DRY_RUN_JOB, "__ASSET_JOB")
 # Ctrl-C, as shells report a death by SIGINT.
 INTERRUPTED = 130
 INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
@@ -85,13 +104,19 @@ def _telemetry_settings(home: Path) -> dict:
 _instances: dict[Path, dg.DagsterInstance] = {}
 
 
+def dagster_home() -> Path:
+    """Where runs are recorded: DAGSTER_HOME, or ./.dagster_home when it is unset."""
+    return Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
+
+
 def instance() -> dg.DagsterInstance:
-    """The instance at DAGSTER_HOME (./.dagster_home when unset; created with telemetry off
-    when missing), so runs show in the UI; telemetry off unless its dagster.yaml turns it on.
-    Opened once per home and process: opening one costs a third of a second."""
-    home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
-    if home.resolve() in _instances:
-        return _instances[home.resolve()]
+    """The instance at dagster_home() (created with telemetry off when missing), so runs show
+    in the UI; telemetry off unless its dagster.yaml turns it on. Opened once per home and
+    process: opening one costs a third of a second. Reads the environment, never changes it:
+    whoever starts Dagster elsewhere (the demo's UI) hands it dagster_home()."""
+    home = dagster_home()
+    if home in _instances:
+        return _instances[home]
     try:
         if not home.exists():
             home.mkdir(parents=True)
@@ -102,11 +127,10 @@ def instance() -> dg.DagsterInstance:
         # Dagster writes its SQLite storage there; find out now rather than mid-run.
         with tempfile.TemporaryFile(dir=home):
             pass
-        os.environ["DAGSTER_HOME"] = str(home.resolve())
         # DagsterInstance.get() with settings on top: local_temp reads the dagster.yaml in the
         # directory it is given and keeps everything there, as get() does with DAGSTER_HOME.
-        return _instances.setdefault(home.resolve(), dg.DagsterInstance.local_temp(
-            str(home.resolve()), overrides=_telemetry_settings(home)))
+        return _instances.setdefault(home, dg.DagsterInstance.local_temp(
+            str(home), overrides=_telemetry_settings(home)))
     except MigrationError:
         raise
     except OSError as exc:
@@ -138,30 +162,74 @@ def _instance_problem(exc: Exception) -> str:
     return re.sub(r"://[^\s/]*@", "://***@", first)
 
 
-def _check_failures(evaluations: list) -> list[str]:
-    """One line per failed check (of AssetCheckEvaluations), with its offenders."""
+@dataclass
+class RunEvents:
+    """What a run recorded, as its report reads it: each asset's metadata values (of its
+    materialization, or in a dry run, of its observation), every check's result with the step
+    that evaluated it, and the failures of its steps."""
+
+    records: dict[str, dict]
+    checks: list[tuple[str, dict]]
+    step_failures: list[dg.DagsterEvent]
+
+    @classmethod
+    def of(cls, materializations: list[dg.DagsterEvent], observations: list[dg.DagsterEvent],
+           check_evaluations: list[dg.DagsterEvent],
+           step_failures: list[dg.DagsterEvent]) -> RunEvents:
+        records, checks = {}, []
+        for event in materializations:
+            materialization = event.event_specific_data.materialization
+            records[materialization.asset_key.to_user_string()] = {
+                k: v.value for k, v in materialization.metadata.items()}
+        for event in observations:
+            observation = event.asset_observation_data.asset_observation
+            meta = {k: v.value for k, v in observation.metadata.items()}
+            checks += [(event.step_key, entry) for entry in meta.pop(CHECK_RESULTS, [])]
+            records.setdefault(observation.asset_key.to_user_string(), {}).update(meta)
+        checks += [(event.step_key, evaluation_entry(event.event_specific_data))
+                   for event in check_evaluations]
+        return cls(records, checks, step_failures)
+
+    @classmethod
+    def of_result(cls, result: dg.ExecuteInProcessResult) -> RunEvents:
+        return cls.of(
+            result.get_asset_materialization_events(), result.get_asset_observation_events(),
+            result.filter_events(
+                lambda e: e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION),
+            result.get_step_failure_events())
+
+    @classmethod
+    def of_stored(cls, inst: dg.DagsterInstance, run_id: str) -> RunEvents:
+        def logged(kind: dg.DagsterEventType) -> list[dg.DagsterEvent]:
+            return [entry.dagster_event for entry in inst.all_logs(run_id, of_type=kind)]
+        return cls.of(logged(dg.DagsterEventType.ASSET_MATERIALIZATION),
+                      logged(dg.DagsterEventType.ASSET_OBSERVATION),
+                      logged(dg.DagsterEventType.ASSET_CHECK_EVALUATION),
+                      logged(dg.DagsterEventType.STEP_FAILURE))
+
+
+def _check_failures(checks: list[tuple[str, dict]]) -> list[str]:
+    """One line per failed check, with its offenders."""
     lines = []
-    for evaluation in evaluations:
-        if evaluation.passed:
+    for _, entry in checks:
+        if entry["passed"]:
             continue
-        meta = evaluation.metadata
-        line = f"check {evaluation.check_name} failed"
-        if "summary" in meta:
-            line += f": {meta['summary'].value}"
-        if meta.get("all_offending_legacy_ids") and meta["all_offending_legacy_ids"].value:
-            line += f"; offending legacy user ids: {meta['all_offending_legacy_ids'].value}"
-        if "offending_users" in meta:
-            line += "\n" + meta["offending_users"].value
+        line = f"check {entry['check']} failed"
+        if entry["summary"]:
+            line += f": {entry['summary']}"
+        if entry.get("offenders"):
+            line += f"; offending legacy user ids: {entry['offenders']}"
+        if entry.get("offending_users"):
+            line += "\n" + entry["offending_users"]
         lines.append(line)
     return lines
 
 
-def _interrupted(events: list[dg.DagsterEvent]) -> bool:
-    return any(event.event_type_value == "STEP_FAILURE"
-               and "DagsterExecutionInterruptedError" in (
-                   event.step_failure_data.error.cls_name if event.step_failure_data.error
-                   else "")
-               for event in events)
+def _interrupted(step_failures: list[dg.DagsterEvent]) -> bool:
+    # The error is Dagster's serialized copy: only its class's name survives.
+    return any(event.step_failure_data.error is not None
+               and event.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError"
+               for event in step_failures)
 
 
 def _unexpected_error(error) -> str | None:
@@ -178,14 +246,12 @@ def _unexpected_error(error) -> str | None:
     return message
 
 
-def _step_errors(events: list[dg.DagsterEvent]) -> list[tuple[str, str | None, str, bool]]:
+def _step_errors(step_failures: list[dg.DagsterEvent]) -> list[tuple[str, str | None, str, bool]]:
     """(step key, the migration's error class, its sentence, whether failed blocking checks
     stopped the step) of each failed step; the class is None for an error no Failure
     describes (a bug, a crash)."""
     errors = []
-    for event in events:
-        if event.event_type_value != "STEP_FAILURE":
-            continue
+    for event in step_failures:
         failure = event.step_failure_data.user_failure_data
         error_class = failure.metadata.get(ERROR_CLASS) if failure else None
         if error_class is None:
@@ -198,16 +264,16 @@ def _step_errors(events: list[dg.DagsterEvent]) -> list[tuple[str, str | None, s
     return errors
 
 
-def _step_failures(events: list[dg.DagsterEvent]) -> tuple[list[str], int]:
+def _step_failures(step_failures: list[dg.DagsterEvent]) -> tuple[list[str], int]:
     """One line per failed step, with the migration's own sentence; and the exit code they
     call for: BUSY when another session was in the way, BAD_INPUT for an error of input or
     environment, else STOPPED (a stop condition of the plan, a refusal)."""
     lines, codes = [], set()
-    for step, error_class, message, checks_failed in _step_errors(events):
+    for step, error_class, message, checks_failed in _step_errors(step_failures):
         if error_class is None:
             lines.append(f"error at {step}: {message}")
             continue
-        code = EXIT_CODES.get(error_class, BAD_INPUT)
+        code = exit_code_for(error_class)
         codes.add(code)
         if checks_failed:
             continue  # told by the check lines
@@ -216,50 +282,24 @@ def _step_failures(events: list[dg.DagsterEvent]) -> tuple[list[str], int]:
     return lines, BUSY if BUSY in codes else BAD_INPUT if BAD_INPUT in codes else STOPPED
 
 
-def _check_entry(evaluation, meta: dict) -> dict:
-    """A check evaluation (and its metadata's values) as the report lists it: result,
-    summary and offenders."""
-    entry = {"asset": evaluation.asset_key.to_user_string(), "check": evaluation.check_name,
-             "passed": evaluation.passed, "severity": evaluation.severity.value,
-             "summary": meta.get("summary", "")}
-    if not evaluation.passed:
-        entry["offenders"] = meta.get("all_offending_legacy_ids") or ""
-        entry["offending_users"] = meta.get("offending_users") or ""
-    return entry
-
-
-def _stopped_report(run: dg.DagsterRun, events: list[dg.DagsterEvent]) -> dict:
-    """What a run that did not reach validation_report computed, from its events: the
-    metadata of the assets it materialized, every check it evaluated, and its failed steps."""
-    materialized: dict[str, dict] = {}
-    checks, step_of, timings = [], [], []
-    for event in events:
-        if event.is_step_materialization:
-            materialization = event.event_specific_data.materialization
-            materialized[materialization.asset_key.to_user_string()] = {
-                k: v.value for k, v in materialization.metadata.items()}
-        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            meta = {k: v.value for k, v in evaluation.metadata.items()}
-            checks.append(_check_entry(evaluation, meta))
-            step_of.append(event.step_key)
-            if "execution_ms" in meta:  # step 4's timings, as validation_report keeps them
-                timings.append({k: meta[k] for k in ("step", "planning_ms", "execution_ms",
-                                                     "threshold_ms", "node_types")}
-                               | {"name": evaluation.check_name})
+def _stopped_report(run: dg.DagsterRun, recorded: RunEvents) -> dict:
+    """What a run that did not reach validation_report computed, from its events: what it
+    recorded of each asset, every check it evaluated, and its failed steps."""
+    checks = [dict(entry) for _, entry in recorded.checks]
+    timings = sorted((c.pop("timing") for c in checks if "timing" in c), key=lambda t: t["step"])
     stops = []
-    for step, _, message, checks_failed in _step_errors(events):
+    for step, _, message, checks_failed in _step_errors(recorded.step_failures):
         if checks_failed:
             message = "; ".join(
                 f"check {c['check']} failed: {c['summary']}"
                 + (f"; offending legacy user ids: {c['offenders']}" if c["offenders"] else "")
-                for c, at in zip(checks, step_of)
+                for at, c in recorded.checks
                 if at == step and not c["passed"] and c["severity"] == "ERROR")
         stops.append({"step": step, "reason": message})
-    selection = materialized.get("clean_doctors", {})
-    load = materialized.get("loaded_doctors", {})
-    dry_run = load.get("dry_run", run.job_name == PLAN_JOB)
-    counts = {"clean_doctors": selection.get("dagster/row_count"),
+    selection = recorded.records.get("clean_doctors", {})
+    load = recorded.records.get("loaded_doctors", {})
+    dry_run = run.job_name == DRY_RUN_JOB
+    counts = {"clean_doctors": selection.get("dagster/row_count", selection.get("rows")),
               **{k: load[k] for k in ("inserted", "updated", "unchanged", "deleted") if k in load}}
     if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
         outcome = report.STOPPED
@@ -270,20 +310,19 @@ def _stopped_report(run: dg.DagsterRun, events: list[dg.DagsterEvent]) -> dict:
     index = load.get("legacy_id_index")
     return report.build_stopped_report(
         run.run_id, dry_run=dry_run, stops=stops, outcome=outcome, counts=counts,
-        accounting=selection.get("accounting"), checks=checks,
-        timings=sorted(timings, key=lambda t: t["step"]),
+        accounting=table_rows(selection.get("accounting")), checks=checks, timings=timings,
         legacy_id_index=None if index in (None, "none") else index,
-        load_seconds=load.get("load_seconds"), load_committed=bool(load) and not dry_run)
+        load_seconds=load.get("load_seconds"), load_committed="inserted" in load and not dry_run)
 
 
-def _report(run: dg.DagsterRun, events: list[dg.DagsterEvent]) -> dict:
-    """The report of a migration run or plan: the one validation_report made, or, for a run
-    that stopped before it, what the run's own events say it computed and where it stopped."""
-    for event in events:
-        if event.is_step_materialization and event.step_key == "validation_report":
-            stored = event.event_specific_data.materialization.metadata["report_json"].value
-            return {"outcome": report.SUCCEEDED, "stops": [], **stored}
-    return _stopped_report(run, events)
+def _report(run: dg.DagsterRun, recorded: RunEvents) -> dict:
+    """The report of a migration run or dry run: the one its validation_report step made, or,
+    for a run that stopped before it, what the run's own events say it computed and where it
+    stopped."""
+    stored = recorded.records.get("validation_report", {}).get("report_json")
+    if stored is not None:
+        return {"outcome": report.SUCCEEDED, "stops": [], **stored}
+    return _stopped_report(run, recorded)
 
 
 def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: str = "30s",
@@ -292,7 +331,7 @@ def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: s
     """A migration run (or with dry_run, a plan) in the DAGSTER_HOME instance."""
     from doctor_migration.defs.config import migration_run_config
 
-    job = PLAN_JOB if dry_run else MIGRATE_JOB
+    job = DRY_RUN_JOB if dry_run else MIGRATE_JOB
     return launch(job, migration_run_config(expected_count, dry_run, lock_timeout, create_indexes),
                   run_id=run_id, progress=progress)
 
@@ -314,7 +353,7 @@ def stored_report(run_id: str | None = None) -> dict | None:
     run = inst.get_run_by_id(run_id) if run_id else None
     if run is None or run.job_name == ROLLBACK_JOB:
         return None
-    return _report(run, [e.dagster_event for e in inst.all_logs(run_id) if e.dagster_event])
+    return _report(run, RunEvents.of_stored(inst, run_id))
 
 
 def roll_back(run_id: str, *, lock_timeout: str = "30s", progress: bool = True) -> RunOutcome:
@@ -340,18 +379,16 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
     result = job.execute_in_process(
         run_config=run_config, instance=instance(), run_id=run_id, raise_on_error=False)
     outcome = RunOutcome(run_id=run_id, success=result.success, result=result)
-    events = result.all_events
-    step_lines, exit_code = _step_failures(events)
-    outcome.failures = _check_failures(result.get_asset_check_evaluations()) + step_lines
+    recorded = RunEvents.of_result(result)
+    step_lines, exit_code = _step_failures(recorded.step_failures)
+    outcome.failures = _check_failures(recorded.checks) + step_lines
     if not result.success:
         outcome.exit_code = exit_code
-    if _interrupted(events):
+    if _interrupted(recorded.step_failures):
         outcome.exit_code, outcome.failures = INTERRUPTED, [INTERRUPTED_LINE]
-    elif job_name != ROLLBACK_JOB and any(
-            e.is_step_materialization or e.event_type_value == "ASSET_CHECK_EVALUATION"
-            for e in events):
+    elif job_name != ROLLBACK_JOB and (recorded.records or recorded.checks):
         # A stopped run reports what it did compute; one that computed nothing (a preflight
         # refusal) has only its error to tell.
-        outcome.report_json = _report(result.dagster_run, events)
+        outcome.report_json = _report(result.dagster_run, recorded)
         outcome.report = report.render_markdown(outcome.report_json)
     return outcome

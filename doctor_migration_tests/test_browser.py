@@ -85,6 +85,23 @@ def runs(ui_url: str) -> list[dict]:
     return data["runsOrError"]["results"]
 
 
+def catalog(ui_url: str) -> dict:
+    """What the asset catalog shows of each migration asset, by the UI's GraphQL: the run of
+    its latest materialization, and its checks' latest run and status."""
+    shown = {}
+    for asset in ASSETS:
+        node = graphql(ui_url, (
+            '{ assetNodeOrError(assetKey: {path: ["%s"]}) { ... on AssetNode { '
+            "assetMaterializations(limit: 1) { runId } assetChecksOrError { ... on AssetChecks "
+            "{ checks { name executionForLatestMaterialization { runId status } } } } } } }"
+        ) % asset)["assetNodeOrError"]
+        shown[asset] = [m["runId"] for m in node["assetMaterializations"]]
+        for check in node["assetChecksOrError"].get("checks", []):
+            execution = check["executionForLatestMaterialization"] or {}
+            shown[f"{asset}:{check['name']}"] = (execution.get("runId"), execution.get("status"))
+    return shown
+
+
 def wait_for_new_run(page, ui_url: str, known: set[str], timeout: float = 60.0) -> dict:
     """The run that is not in `known`, once it has finished. Waits through the page, so that
     Playwright keeps routing the page's requests meanwhile."""
@@ -156,6 +173,9 @@ def test_migrate_plan_and_roll_back_from_the_ui(dbs, dagster_home, tmp_path):
               f'started in {run["startTime"] - run["creationTime"]:.2f} s, ran '
               f'{run["endTime"] - run["startTime"]:.2f} s')
         migration_run = run["runId"]
+        migrated_catalog = catalog(ui.url)
+        assert migrated_catalog["clean_doctors:clean_doctor_count_is_expected"] == (
+            migration_run, "SUCCEEDED")
 
         # Two levels up from clean_doctors: the source tables, profile_coverage, profiles.
         page.goto(f"{ui.url}/assets/clean_doctors?view=lineage&lineageScope=upstream"
@@ -165,8 +185,9 @@ def test_migrate_plan_and_roll_back_from_the_ui(dbs, dagster_home, tmp_path):
             expect(page.get_by_text(name, exact=True).first).to_be_visible()
         page.screenshot(path=tmp_path / "3_clean_doctors_lineage.png")
 
-        # A plan with a wrong expected count, set in the launchpad.
-        page.goto(f"{ui.url}/locations/doctor_migration/jobs/plan_doctor_migration/playground")
+        # A plan (the dry-run job) with a wrong expected count, set in the launchpad.
+        page.goto(
+            f"{ui.url}/locations/doctor_migration/jobs/dry_run_doctor_migration/playground")
         count = page.locator(".CodeMirror-line", has_text="expected_count").locator(
             ".cm-number")
         expect(count).to_have_text("399")
@@ -186,6 +207,13 @@ def test_migrate_plan_and_roll_back_from_the_ui(dbs, dagster_home, tmp_path):
         expect(page.get_by_text("StopMigration", exact=True)).to_be_visible()
         page.screenshot(path=tmp_path / "5_plan_failed_step.png")
         assert doctors(dbs.target_url, "legacy_user_id IS NOT NULL") == migrated
+        # The real assets are as the migration left them: materialized by it, checks passed.
+        assert catalog(ui.url) == migrated_catalog
+        page.goto(f"{ui.url}/assets/clean_doctors?view=checks")
+        expect(page.get_by_text(re.compile(r"^Checks \(\d+\)$"))).to_be_visible()
+        expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible()
+        expect(page.get_by_text("Failed", exact=True)).to_have_count(0)
+        page.screenshot(path=tmp_path / "5_clean_doctors_checks_after_plan.png")
 
         # The rollback job from its launchpad, as it opens: the newest applied run.
         page.goto(

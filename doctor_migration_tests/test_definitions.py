@@ -21,7 +21,7 @@ def test_every_button_runs_in_process():
     # "Materialize all" and a single asset launched from the UI run as the implicit asset job.
     jobs = [defs.resolve_implicit_global_asset_job_def()] + [
         defs.resolve_job_def(name)
-        for name in ("migrate_doctors", "plan_doctor_migration", "rollback_doctor_migration")]
+        for name in ("migrate_doctors", "dry_run_doctor_migration", "rollback_doctor_migration")]
     assert {job.executor_def for job in jobs} == {dg.in_process_executor}
 
 
@@ -32,17 +32,19 @@ def ops_default(job_name: str) -> dict:
 
 
 def test_migration_launchpads_default_every_parameter():
-    for job_name, dry_run in (("migrate_doctors", False), ("plan_doctor_migration", True)):
+    # The dry run's load has nothing to choose: it creates no index and is a dry run by what
+    # its job is (no dry_run setting can make a materialization of loaded_doctors one).
+    for job_name, load in (("migrate_doctors", {"lock_timeout": "30s", "create_indexes": False}),
+                           ("dry_run_doctor_migration", {"lock_timeout": "30s"})):
         assert ops_default(job_name) == {
             "profile_coverage": {"config": {"lock_timeout": "30s"}},
             "clean_doctors": {"config": {"lock_timeout": "30s", "expected_count": 399}},
             "doctor_rows": {"config": {"lock_timeout": "30s"}},
-            "loaded_doctors": {"config": {"lock_timeout": "30s", "dry_run": dry_run,
-                                          "create_indexes": False}},
+            "loaded_doctors": {"config": load},
         }
         ops = defs.resolve_job_def(job_name).run_config_schema.config_type.fields["ops"]
         for op, fields in (("clean_doctors", ["expected_count", "lock_timeout"]),
-                           ("loaded_doctors", ["dry_run", "create_indexes", "lock_timeout"])):
+                           ("loaded_doctors", list(load))):
             config = ops.config_type.fields[op].config_type.fields["config"].config_type
             for name in fields:
                 assert config.fields[name].description, (job_name, op, name)
@@ -100,5 +102,5 @@ def test_dg_check_and_list_defs(dagster_home):
     assert {k for k, a in assets.items() if not a["is_executable"]} == {"profiles"} | LEGACY_TABLES
     assert set(assets["clean_doctors"]["dependency_keys"]) == LEGACY_TABLES | {"profile_coverage"}
     assert {j["name"] for j in found["jobs"]} == {
-        "migrate_doctors", "plan_doctor_migration", "rollback_doctor_migration"}
+        "migrate_doctors", "dry_run_doctor_migration", "rollback_doctor_migration"}
     assert len(found["asset_checks"]) == 13

@@ -54,3 +54,22 @@ def test_a_plain_postgresql_url_picks_psycopg3_and_fails(postgres_home, monkeypa
 
     with dg.DagsterInstance.get() as instance, pytest.raises(Exception, match="NOTIFY"):
         dg.materialize([anything], instance=instance)
+
+
+def test_the_instance_is_opened_where_dagster_home_says_and_the_environment_is_left_alone(
+        tmp_path, monkeypatch):
+    """runner.dagster_home() resolves the home (./.dagster_home when DAGSTER_HOME is unset);
+    runner.instance() opens it there without setting DAGSTER_HOME for anyone."""
+    import os
+
+    from doctor_migration import runner
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    before = dict(os.environ)
+    home = tmp_path.resolve() / ".dagster_home"
+    assert runner.dagster_home() == home
+    instance = runner.instance()
+    assert Path(instance.root_directory) == home
+    assert (home / "dagster.yaml").is_file()
+    assert dict(os.environ) == before

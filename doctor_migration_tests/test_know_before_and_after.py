@@ -9,6 +9,7 @@ import pytest
 from functools import partial
 
 from doctor_migration import cli
+from doctor_migration.defs.checks import table_rows
 from doctor_migration.demo.world import generate_world
 from doctor_migration.migration import accounting, db, reconcile, stage, target
 from doctor_migration.migration.accounting import fetch_user_outcomes
@@ -131,7 +132,7 @@ def test_row_changed_behind_the_tools_back_is_caught_by_reconciliation(small_dbs
     assert "migrated_rows_match_mapping" in text and "1 differ" in text
     failing = [c for c in outcome_checks(outcome) if not c.passed]
     assert [c.check_name for c in failing] == ["migrated_rows_match_mapping"]
-    assert "| 7 | specialty |" in failing[0].metadata["mismatching_columns"].value
+    assert table_rows(failing[0].metadata["mismatching_columns"]) == [[7, "specialty"]]
 
 
 def test_dry_run_reconciles_what_its_load_wrote_before_rolling_back(small_dbs):
@@ -139,9 +140,14 @@ def test_dry_run_reconciles_what_its_load_wrote_before_rolling_back(small_dbs):
     before = snapshot(small_dbs.target_url)
     plan = migrate(40, dry_run=True)
     assert not plan.success
-    failing = [c for c in outcome_checks(plan) if not c.passed]
-    assert [c.check_name for c in failing] == ["migrated_rows_match_mapping"]
-    assert "| 7 | specialty |" in failing[0].metadata["mismatching_columns"].value
+    # A dry run evaluates no asset check: its op records the results in an observation.
+    assert outcome_checks(plan) == []
+    failing = [c for c in plan.report_json["checks"] if not c["passed"]]
+    assert [c["check"] for c in failing] == ["migrated_rows_match_mapping"]
+    [observed] = plan.result.asset_observations_for_node("loaded_doctors_reconcile")
+    assert observed.metadata["dry_run"].value is True
+    assert table_rows(observed.metadata["migrated_rows_match_mapping/mismatching_columns"]) == [
+        [7, "specialty"]]
     assert snapshot(small_dbs.target_url) == before
 
 

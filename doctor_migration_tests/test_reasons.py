@@ -83,9 +83,10 @@ def test_missing_source_table_is_a_failure_exit_2(small_dbs):
 
 @pytest.mark.parametrize("error_class, code", [
     ("StopMigration", STOPPED), ("RollbackRefused", STOPPED), ("DatabaseBusy", BUSY),
-    ("MigrationError", BAD_INPUT)])
+    ("StageGone", BUSY), ("MigrationError", BAD_INPUT)])
 def test_exit_code_follows_the_failure_error_class(error_class, code):
-    """Any op that fails with a Failure carrying error_class gets the class's exit code."""
+    """Any op that fails with a Failure carrying error_class gets the class's exit code, by
+    type: StageGone is a DatabaseBusy."""
     from doctor_migration import runner
 
     @dg.op
@@ -97,7 +98,7 @@ def test_exit_code_follows_the_failure_error_class(error_class, code):
         failing()
 
     result = one_step.execute_in_process(raise_on_error=False)
-    lines, exit_code = runner._step_failures(result.all_events)
+    lines, exit_code = runner._step_failures(result.get_step_failure_events())
     assert exit_code == code
     verb = "stopped" if code == STOPPED else "error"
     assert lines == [f"{verb} at failing: the sentence"]

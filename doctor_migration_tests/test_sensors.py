@@ -97,7 +97,7 @@ def test_sensor_and_schedule_are_registered_and_off_by_default():
     sensor = defs.resolve_sensor_def("profile_migration_sensor")
     assert sensor.job_name == "migrate_doctors"
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
-    schedule = defs.resolve_schedule_def("plan_doctor_migration_daily")
+    schedule = defs.resolve_schedule_def("dry_run_doctor_migration_daily")
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
 
 

@@ -47,6 +47,9 @@ def test_a_plan_stopped_by_the_count_gate_reports_and_report_shows_it(small_dbs)
             "clean_doctor_count_is_expected failed: 40 clean doctors in the source, 41 "
             "expected.**")
     assert stop in plan
+    # As the checks are met, though a dry run records them as observations, not check results.
+    assert ("  [FAIL] check clean_doctor_count_is_expected: 40 clean doctors in the source, "
+            "41 expected\n") in plan
     assert snapshot(small_dbs.target_url) == before
 
     code, report = cli("report")

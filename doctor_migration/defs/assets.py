@@ -11,22 +11,27 @@ import dagster as dg
 
 from doctor_migration.defs import sources
 from doctor_migration.defs.checks import (
+    CHECK_RESULTS,
     CLEAN_DOCTOR_CHECKS,
     SHOWN,
+    accounting_table,
     gate_check_result,
+    id_table,
+    evaluation_entry,
     load_summary,
-    run_materialization,
+    run_record,
+    table_rows,
 )
 from doctor_migration.defs.config import LoadConfig, LockConfig, SelectionConfig
 from doctor_migration.defs.failures import fails_with_reason
-from doctor_migration.defs.jobs import PLAN_JOB
+from doctor_migration.defs.jobs import DRY_RUN_JOB
 from doctor_migration.defs.resources import PostgresResource
 from doctor_migration.migration import accounting, locks, preflight, stage, timings
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.gates import evaluate_gates
+from doctor_migration.migration.gates import GateResult, evaluate_gates
 from doctor_migration.migration.load import load_doctors
 from doctor_migration.migration.mapping import MAPPED_COLUMNS, RULES
-from doctor_migration.migration.report import build_report, markdown_table, render_markdown
+from doctor_migration.migration.report import build_report, render_markdown
 from doctor_migration.migration.target import LOAD_TABLES, Timeouts
 
 GROUP = "doctor_migration"
@@ -72,22 +77,14 @@ DOCTOR_ROW_COLUMNS = [
 ]
 
 
-def stage_id(context: dg.AssetExecutionContext) -> str:
+def stage_id(context: dg.OpExecutionContext) -> str:
     """The command's stage: its run id (a re-execution keeps its root run's stage)."""
     return context.run.root_run_id or context.run.run_id
 
 
-def is_dry_run(context: dg.AssetExecutionContext) -> bool:
-    """Whether the command is a dry run: a plan job always is, whatever its launchpad left of
-    the config (a loaded_doctors config without dry_run would otherwise load for real)."""
-    ops = (context.run.run_config or {}).get("ops") or {}
-    load = (ops.get("loaded_doctors") or {}).get("config") or {}
-    return context.run.job_name == PLAN_JOB or bool(load.get("dry_run"))
-
-
-def command(context: dg.AssetExecutionContext) -> str:
-    """"plan" when the run's load is a dry run, else "run": whose stage the command replaces."""
-    return "plan" if is_dry_run(context) else "run"
+def command(context: dg.OpExecutionContext) -> str:
+    """"plan" in the dry-run job, else "run": whose stage the command replaces."""
+    return "plan" if context.run.job_name == DRY_RUN_JOB else "run"
 
 
 def table_metadata(name: str, rows: int, columns: list[tuple[str, str, str]],
@@ -104,13 +101,13 @@ def table_metadata(name: str, rows: int, columns: list[tuple[str, str, str]],
     }
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[sources.profiles])
-@fails_with_reason
-def profile_coverage(context: dg.AssetExecutionContext, config: LockConfig,
-                     target: PostgresResource) -> dg.MaterializeResult:
-    """Phase 1 of the plan: the doctor profiles the profile migration left in the target,
-    copied into the command's stage, after a preflight of every grant, column and policy the
-    run will need there."""
+# The steps, as plain functions: the assets below and the dry run's ops (defs/dry_run.py) call
+# them, so that a dry run does exactly what a run does up to the load's rollback.
+
+def stage_profile_coverage(context: dg.OpExecutionContext, config: LockConfig,
+                           target: PostgresResource) -> dict:
+    """Preflight the target, start the command's stage and copy the doctor profiles into it;
+    the metadata of what it staged."""
     timeouts = Timeouts(lock_timeout=config.lock_timeout)
     sid, what = stage_id(context), command(context)
     with target.connect() as conn:
@@ -118,21 +115,19 @@ def profile_coverage(context: dg.AssetExecutionContext, config: LockConfig,
         stage.start(conn, sid, what, timeouts)
         with stage.transaction(conn, sid, what, timeouts):
             profiles, users, several = stage.profile_coverage_summary(conn, sid)
-    return dg.MaterializeResult(metadata={
+    return {
         **table_metadata("profile_coverage", profiles, PROFILE_COVERAGE_COLUMNS, sid),
         "legacy_users_with_a_profile": users,
         "legacy_users_with_several_profiles": len(several),
-        "several_profiles_legacy_ids": dg.MetadataValue.json(several[:SHOWN]),
-    })
+        "several_profiles_legacy_ids": id_table(several[:SHOWN]),
+    }
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"}, check_specs=CLEAN_DOCTOR_CHECKS,
-          deps=[profile_coverage, *sources.LEGACY_TABLES])
-@fails_with_reason
-def clean_doctors(context: dg.AssetExecutionContext, config: SelectionConfig,
-                  source: PostgresResource, target: PostgresResource):
-    """Step 1.1 of the plan on the source, streamed into the command's stage with every source
-    user's outcome from the same snapshot; gated by step 1.3."""
+def stage_clean_doctors(context: dg.OpExecutionContext, config: SelectionConfig,
+                        source: PostgresResource,
+                        target: PostgresResource) -> tuple[dict, list[GateResult]]:
+    """Select the clean doctors into the stage with every source user's outcome; the metadata
+    of what it staged, and the step 1.3 gates evaluated on it."""
     timeouts = Timeouts(lock_timeout=config.lock_timeout)
     sid, what = stage_id(context), command(context)
     with source.connect() as conn:
@@ -144,7 +139,7 @@ def clean_doctors(context: dg.AssetExecutionContext, config: SelectionConfig,
         cur = conn.execute(load_sql("select_clean_doctor_summary"), {"run_id": sid})
         summary = dict(zip([d.name for d in cur.description], cur.fetchone()))
     gates.append(accounting.every_source_user_accounted_for(tally))
-    yield dg.MaterializeResult(metadata={
+    return {
         **table_metadata("clean_doctors", summary["clean_doctors"], CLEAN_DOCTOR_COLUMNS, sid),
         "expected_count": config.expected_count,
         "with_office_assignment": summary["with_office_assignment"],
@@ -152,44 +147,36 @@ def clean_doctors(context: dg.AssetExecutionContext, config: SelectionConfig,
         "deduplicated_by_name": summary["deduplicated_by_name"],
         "source_users": tally.source_users,
         "source_users_table": "doctor_migration.source_users",
-        "accounting": dg.MetadataValue.json(tally.rows()),
-        "accounting_table": dg.MetadataValue.md(markdown_table(["outcome", "users"], tally.rows())),
-    })
-    for gate in gates:
-        yield gate_check_result(gate)
+        "accounting": accounting_table(tally.rows()),
+    }, gates
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[clean_doctors])
-@fails_with_reason
-def doctor_rows(context: dg.AssetExecutionContext, config: LockConfig,
-                target: PostgresResource) -> dg.MaterializeResult:
-    """Steps 2.2 and 2.3 in SQL: one doctors row per clean doctor, with its migration metadata,
-    in the command's stage."""
+def stage_doctor_rows(context: dg.OpExecutionContext, config: LockConfig,
+                      target: PostgresResource) -> dict:
+    """Map the clean doctors to doctors rows in the stage; the metadata of what it staged."""
     timeouts = Timeouts(lock_timeout=config.lock_timeout)
     sid, what = stage_id(context), command(context)
     with target.connect() as conn, stage.transaction(conn, sid, what, timeouts):
         rows = stage.map_doctor_rows(conn, sid)
         preview = conn.execute(load_sql("select_doctor_rows_preview"),
                                {"run_id": sid, "limit": 10}).fetchall()
-    return dg.MaterializeResult(metadata={
+    columns = ["legacy_user_id", "doctor_number", "years_experience", "licensed_since"]
+    return {
         **table_metadata("doctor_rows", rows, DOCTOR_ROW_COLUMNS, sid),
-        "preview": dg.MetadataValue.md(markdown_table(
-            ["legacy_user_id", "doctor_number", "years_experience", "licensed_since"],
-            [list(r) for r in preview])),
-    })
+        "preview": dg.MetadataValue.table(
+            records=[dg.TableRecord(dict(zip(columns, map(_scalar, row)))) for row in preview],
+            schema=dg.TableSchema(columns=[
+                dg.TableColumn(name, DOCTOR_ROW_TYPES.get(name, "text")) for name in columns])),
+    }
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[doctor_rows])
-@fails_with_reason
-def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
-                   target: PostgresResource) -> dg.MaterializeResult:
-    """Steps 2.2-3.4 in one target transaction: insert, update in place, delete the no longer
-    clean, validate, record in the ledger; all or nothing."""
-    dry_run = is_dry_run(context)
+def load(context: dg.OpExecutionContext, config: LockConfig, target: PostgresResource, *,
+         dry_run: bool, create_indexes: bool = False) -> dict:
+    """The load of the stage's doctor_rows into public.doctors (rolled back for a dry run);
+    the metadata of what it did, or would do."""
     with target.connect() as conn:
         # Before the load, so that giving up on it (see create_legacy_id_index) changes nothing.
-        if (config.create_indexes and not dry_run
-                and timings.legacy_id_index(conn) is None):
+        if create_indexes and not dry_run and timings.legacy_id_index(conn) is None:
             context.log.info("creating " + timings.INDEX_ADVICE)
             timings.create_legacy_id_index(conn, config.lock_timeout)
         with locks.naming_blockers(conn, "target", LOAD_TABLES, config.lock_timeout):
@@ -198,7 +185,7 @@ def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
                 timeouts=Timeouts(lock_timeout=config.lock_timeout),
             )
         index = timings.legacy_id_index(conn)
-    return dg.MaterializeResult(metadata={
+    return {
         "dagster/table_name": "public.doctors",
         "dagster/row_count": result.clean_count,
         "dagster/column_schema": dg.TableSchema(columns=[
@@ -215,27 +202,92 @@ def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
         "ledger_run_id": result.run_id,
         "lock_timeout": config.lock_timeout,
         "load_result": dg.MetadataValue.json(result.to_json()),
-    })
+    }
 
 
-def _run_checks(instance: dg.DagsterInstance, run_id: str) -> tuple[list[dict], list[dict]]:
-    """Every check evaluated in the run, and step 4's timings among them."""
-    checks, step4 = [], []
-    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-        evaluation = entry.dagster_event.event_specific_data
-        meta = {k: v.value for k, v in evaluation.metadata.items()}
-        checks.append({
-            "asset": evaluation.asset_key.to_user_string(),
-            "check": evaluation.check_name,
-            "passed": evaluation.passed,
-            "severity": evaluation.severity.value,
-            "summary": meta.get("summary", ""),
-        })
-        if "execution_ms" in meta:
-            step4.append({k: meta[k] for k in ("step", "planning_ms", "execution_ms",
-                                                "threshold_ms", "node_types")}
-                         | {"name": evaluation.check_name})
-    return checks, sorted(step4, key=lambda t: t["step"])
+def _scalar(value: object) -> object:
+    """A value a TableRecord holds: str, int, float or bool (dates as ISO text)."""
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[sources.profiles])
+@fails_with_reason
+def profile_coverage(context: dg.AssetExecutionContext, config: LockConfig,
+                     target: PostgresResource) -> dg.MaterializeResult:
+    """Phase 1 of the plan: the doctor profiles the profile migration left in the target,
+    copied into the command's stage, after a preflight of every grant, column and policy the
+    run will need there."""
+    return dg.MaterializeResult(metadata=stage_profile_coverage(context, config, target))
+
+
+@dg.asset(group_name=GROUP, kinds={"postgres"}, check_specs=CLEAN_DOCTOR_CHECKS,
+          deps=[profile_coverage, *sources.LEGACY_TABLES])
+@fails_with_reason
+def clean_doctors(context: dg.AssetExecutionContext, config: SelectionConfig,
+                  source: PostgresResource, target: PostgresResource):
+    """Step 1.1 of the plan on the source, streamed into the command's stage with every source
+    user's outcome from the same snapshot; gated by step 1.3."""
+    metadata, gates = stage_clean_doctors(context, config, source, target)
+    yield dg.MaterializeResult(metadata=metadata)
+    for gate in gates:
+        yield gate_check_result(gate)
+
+
+@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[clean_doctors])
+@fails_with_reason
+def doctor_rows(context: dg.AssetExecutionContext, config: LockConfig,
+                target: PostgresResource) -> dg.MaterializeResult:
+    """Steps 2.2 and 2.3 in SQL: one doctors row per clean doctor, with its migration metadata,
+    in the command's stage."""
+    return dg.MaterializeResult(metadata=stage_doctor_rows(context, config, target))
+
+
+@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[doctor_rows])
+@fails_with_reason
+def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
+                   target: PostgresResource) -> dg.MaterializeResult:
+    """Steps 2.2-3.4 in one target transaction: insert, update in place, delete the no longer
+    clean, validate, record in the ledger; all or nothing."""
+    return dg.MaterializeResult(metadata=load(
+        context, config, target, dry_run=False, create_indexes=config.create_indexes))
+
+
+def run_checks(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
+    """Every check of the run, as the report lists it: those evaluated, or in a dry run, those
+    its ops recorded in their observations."""
+    entries = [evaluation_entry(entry.dagster_event.event_specific_data) for entry in
+               instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_OBSERVATION):
+        recorded = entry.asset_observation.metadata.get(CHECK_RESULTS)
+        entries += recorded.value if recorded else []
+    return entries
+
+
+def report_metadata(context: dg.OpExecutionContext) -> dict:
+    """The report of the run (a migration or a dry run) as metadata: the document, its JSON and
+    its headline numbers (each plotted over runs in the UI)."""
+    run_id = context.run.run_id
+    checks = run_checks(context.instance, run_id)
+    step4 = sorted((c.pop("timing") for c in checks if "timing" in c), key=lambda t: t["step"])
+    selection_meta = run_record(context.instance, run_id, "clean_doctors")
+    load_meta = run_record(context.instance, run_id, "loaded_doctors")
+    index = load_meta.get("legacy_id_index")
+    report = build_report(
+        load_summary(context.instance, run_id)[0],
+        accounting=table_rows(selection_meta.get("accounting")),
+        checks=checks,
+        timings=step4,
+        legacy_id_index=None if index in (None, "none") else index,
+    )
+    return {
+        "report": dg.MetadataValue.md(render_markdown(report)),
+        "report_json": dg.MetadataValue.json(report),
+        **{name: count for name, count in report["counts"].items() if count is not None},
+        "checks_passed": sum(c["passed"] for c in checks),
+        "checks_failed": sum(not c["passed"] for c in checks),
+        "all_checks_passed": report["all_checks_passed"],
+        "load_seconds": report["load_seconds"],
+    }
 
 
 @dg.asset(group_name=GROUP, kinds={"markdown"}, deps=[clean_doctors, loaded_doctors])
@@ -243,20 +295,4 @@ def _run_checks(instance: dg.DagsterInstance, run_id: str) -> tuple[list[dict], 
 def validation_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """The document for the operator: counts, the accounting of every source user, every
     check of the run, step 4's timings and the ledger entry."""
-    run_id = context.run.run_id
-    checks, step4 = _run_checks(context.instance, run_id)
-    selection_meta = run_materialization(context.instance, run_id, "clean_doctors")
-    load_meta = run_materialization(context.instance, run_id, "loaded_doctors")
-    index = load_meta.get("legacy_id_index")
-    report = build_report(
-        load_summary(context.instance, run_id)[0],
-        accounting=selection_meta.get("accounting"),
-        checks=checks,
-        timings=step4,
-        legacy_id_index=None if index in (None, "none") else index,
-    )
-    return dg.MaterializeResult(metadata={
-        "report": dg.MetadataValue.md(render_markdown(report)),
-        "report_json": dg.MetadataValue.json(report),
-        "all_checks_passed": report["all_checks_passed"],
-    })
+    return dg.MaterializeResult(metadata=report_metadata(context))

@@ -14,6 +14,8 @@ from doctor_migration.migration.target import Timeouts
 from doctor_migration.migration.validation import ValidationResult, validate_committed
 
 SHOWN = 50  # offending legacy ids listed in a check's metadata
+# The metadata key of the check results a dry run's op records (defs/dry_run.py).
+CHECK_RESULTS = "check_results"
 
 # Step 1.3 of the plan, evaluated by the clean_doctors asset itself.
 CLEAN_DOCTOR_CHECKS = [
@@ -84,32 +86,99 @@ TIMING_CHECKS = [
 ]
 
 
+def id_table(ids: list[int]) -> dg.TableMetadataValue:
+    """Legacy user ids as a one-column table (sortable in the UI)."""
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({"legacy_user_id": int(uid)}) for uid in ids],
+        schema=dg.TableSchema(columns=[dg.TableColumn("legacy_user_id", "bigint")]))
+
+
+def offender_table(rows: list[tuple[int, str]], problem: str = "problem") -> dg.TableMetadataValue:
+    """Offending legacy user ids, each with what is wrong with it."""
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({"legacy_user_id": int(uid), problem: text})
+                 for uid, text in rows],
+        schema=dg.TableSchema(columns=[dg.TableColumn("legacy_user_id", "bigint"),
+                                       dg.TableColumn(problem, "text")]))
+
+
+def accounting_table(rows: list[list[object]]) -> dg.TableMetadataValue:
+    """Every source user's outcome, counted (accounting.Accounting.rows)."""
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({"outcome": str(outcome), "users": int(users)})
+                 for outcome, users in rows],
+        schema=dg.TableSchema(columns=[dg.TableColumn("outcome", "text"),
+                                       dg.TableColumn("users", "bigint")]))
+
+
+def table_rows(value: object) -> list[list[object]]:
+    """The rows of a table metadata value, in its columns' order (empty for anything else)."""
+    if not isinstance(value, dg.TableMetadataValue):
+        return []
+    names = [column.name for column in value.schema.columns]
+    return [[record.data.get(name) for name in names] for record in value.records]
+
+
+def table_markdown(value: object) -> str:
+    """A table metadata value as the CLI's Markdown (column names spelled out)."""
+    if not isinstance(value, dg.TableMetadataValue) or not value.records:
+        return ""
+    header = [column.name.replace("_", " ") for column in value.schema.columns]
+    return markdown_table(header, table_rows(value))
+
+
 def gate_check_result(gate: GateResult) -> dg.AssetCheckResult:
     """A gate as a check result carrying its evidence: totals and the offending legacy ids."""
-    shown = gate.offender_ids(SHOWN)
     metadata: dict = {
         "summary": gate.summary,
         "total": gate.total,
         "offenders": len(gate.offenders),
-        "offending_legacy_ids": dg.MetadataValue.json(shown),
         "all_offending_legacy_ids": dg.MetadataValue.text(
             " ".join(map(str, gate.offender_ids()))),
     }
-    if shown:
-        rows = "\n".join(f"| {uid} | {gate.offenders[uid]} |" for uid in shown)
-        metadata["offending_users"] = dg.MetadataValue.md(
-            f"| legacy user id | problem |\n|---|---|\n{rows}")
+    if gate.offenders:
+        metadata["offending_users"] = offender_table(
+            [(uid, gate.offenders[uid]) for uid in gate.offender_ids(SHOWN)])
     return dg.AssetCheckResult(
         asset_key="clean_doctors", check_name=gate.name, passed=gate.passed, metadata=metadata,
         description=gate.summary)
 
 
-def validation_check_result(v: ValidationResult, dry_run: bool) -> dg.AssetCheckResult:
+def validation_check_result(v: ValidationResult) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key="loaded_doctors", check_name=v.name, passed=v.passed, description=v.summary,
-        metadata={"step": v.step, "summary": v.summary, "dry_run": dry_run, **v.values,
-                  "offending_legacy_ids": dg.MetadataValue.json(v.offenders[:SHOWN])},
+        metadata={"step": v.step, "summary": v.summary, **v.values,
+                  "offenders": len(v.offenders),
+                  "offending_legacy_ids": id_table(v.offenders[:SHOWN])},
     )
+
+
+def check_entry(asset: str, check: str, passed: bool, severity: str, meta: dict) -> dict:
+    """A check's result (and its metadata's values) as the report lists it: result, summary
+    and offenders; with step 4's measurements under "timing"."""
+    entry = {"asset": asset, "check": check, "passed": passed, "severity": severity,
+             "summary": meta.get("summary", "")}
+    if not passed:
+        entry["offenders"] = meta.get("all_offending_legacy_ids") or ""
+        entry["offending_users"] = table_markdown(meta.get("offending_users"))
+    if "execution_ms" in meta:
+        entry["timing"] = {k: meta[k] for k in ("step", "planning_ms", "execution_ms",
+                                                "threshold_ms", "node_types")} | {"name": check}
+    return entry
+
+
+def result_entry(result: dg.AssetCheckResult) -> dict:
+    """check_entry of a check result an op computed (a dry run's, which records no check)."""
+    return check_entry(result.asset_key.to_user_string(), result.check_name, result.passed,
+                       result.severity.value,
+                       {k: getattr(v, "value", v) for k, v in result.metadata.items()})
+
+
+def evaluation_entry(evaluation: dg.AssetCheckEvaluation) -> dict:
+    """check_entry of a check evaluated in a run."""
+    return check_entry(evaluation.asset_key.to_user_string(), evaluation.check_name,
+                       evaluation.passed, evaluation.severity.value,
+                       {k: v.value for k, v in evaluation.metadata.items()})
 
 
 # The checks after the load: the target is already migrated when one of them cannot run.
@@ -120,19 +189,22 @@ CHECK_READS = {"public.doctors": "AccessShareLock", "public.profiles": "AccessSh
                "doctor_migration.doctor_rows": "AccessShareLock"}
 
 
-def run_materialization(instance: dg.DagsterInstance, run_id: str, asset: str) -> dict:
-    """The metadata of `asset`'s materialization in run `run_id` (empty when there is none)."""
-    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
-        materialization = entry.asset_materialization
-        if materialization.asset_key.to_user_string() == asset:
-            return {k: v.value for k, v in materialization.metadata.items()}
+def run_record(instance: dg.DagsterInstance, run_id: str, asset: str) -> dict:
+    """The metadata values of what run `run_id` recorded of `asset`: its materialization, or in
+    a dry run, its observation (empty when there is none)."""
+    for kind in (dg.DagsterEventType.ASSET_MATERIALIZATION,
+                 dg.DagsterEventType.ASSET_OBSERVATION):
+        for entry in instance.all_logs(run_id, of_type=kind):
+            event = entry.asset_materialization or entry.asset_observation
+            if event.asset_key.to_user_string() == asset:
+                return {k: v.value for k, v in event.metadata.items()}
     return {}
 
 
 def load_summary(instance: dg.DagsterInstance, run_id: str) -> tuple[LoadResult, str]:
     """What the load did, and its lock timeout: this run's, or (checks launched on their own)
     the latest load's."""
-    meta = run_materialization(instance, run_id, "loaded_doctors")
+    meta = run_record(instance, run_id, "loaded_doctors")
     if not meta:
         entry = instance.get_latest_materialization_event(dg.AssetKey("loaded_doctors"))
         if entry is None:
@@ -141,89 +213,80 @@ def load_summary(instance: dg.DagsterInstance, run_id: str) -> tuple[LoadResult,
     return LoadResult.from_json(meta["load_result"]), meta.get("lock_timeout", "30s")
 
 
-def _checked(context: dg.AssetCheckExecutionContext) -> tuple[LoadResult, Timeouts, str]:
-    """The load's result, the run's timeouts (every wait of a check ends after its lock
-    timeout) and the command whose stage the checks read."""
-    result, lock_timeout = load_summary(context.instance, context.run.run_id)
-    return result, Timeouts(lock_timeout=lock_timeout), "plan" if result.dry_run else "run"
+# The checks of loaded_doctors as plain functions of the load's result: the multi-asset checks
+# below and the dry run's ops (defs/dry_run.py) call them. A dry run's load rolled back, so
+# its validation and reconciliation are those its load took before the rollback.
 
-
-@dg.multi_asset_check(specs=LOADED_DOCTOR_CHECKS)
-@fails_with_reason
-def loaded_doctors_pass_validation(context: dg.AssetCheckExecutionContext,
-                                   target: PostgresResource):
-    """Steps 3.1-3.4 on the committed target (a dry run reports its rolled-back state)."""
-    result, timeouts, command = _checked(context)
-    if result.dry_run:
-        results = result.validation
+def validation_results(loaded: LoadResult, timeouts: Timeouts,
+                       target: PostgresResource) -> list[dg.AssetCheckResult]:
+    """Steps 3.1-3.4 on the committed target (a dry run's, as its load left the rows)."""
+    if loaded.dry_run:
+        results = loaded.validation
     else:
         with target.connect() as conn, stage.transaction(
-                conn, result.stage_id, command, timeouts, CHECK_READS, AFTER_COMMIT):
-            results = validate_committed(conn, result.stage_id)
-    for v in results:
-        yield validation_check_result(v, result.dry_run)
+                conn, loaded.stage_id, "run", timeouts, CHECK_READS, AFTER_COMMIT):
+            results = validate_committed(conn, loaded.stage_id)
+    return [validation_check_result(v) for v in results]
 
 
-@dg.multi_asset_check(specs=RECONCILIATION_CHECKS)
-@fails_with_reason
-def loaded_doctors_reconcile(context: dg.AssetCheckExecutionContext, target: PostgresResource):
-    """Read every migrated row back and compare it with the mapping; compare native doctors.
-    A dry run reports the comparison its load made before rolling back."""
-    loaded, timeouts, command = _checked(context)
+def reconciliation_results(loaded: LoadResult, timeouts: Timeouts,
+                           target: PostgresResource) -> list[dg.AssetCheckResult]:
+    """Every migrated row read back and compared with the mapping; native doctors compared."""
     if loaded.dry_run:
         result = loaded.reconciliation
         summary = "dry run, as the rolled-back load left the rows: " + result.summary
     else:
         with target.connect() as conn, stage.transaction(
-                conn, loaded.stage_id, command, timeouts, CHECK_READS, AFTER_COMMIT):
+                conn, loaded.stage_id, "run", timeouts, CHECK_READS, AFTER_COMMIT):
             result = reconcile.reconcile(conn, loaded.stage_id)
         summary = result.summary
     shown = sorted(result.mismatches)[:SHOWN]
-    rows = [[uid, ", ".join(result.mismatches[uid])] for uid in shown]
-    yield dg.AssetCheckResult(
-        asset_key="loaded_doctors", check_name="migrated_rows_match_mapping",
-        passed=result.passed, description=summary, metadata={
-            "summary": summary, "compared": result.compared,
-            "mismatching": result.differing_count,
-            "missing_legacy_ids": dg.MetadataValue.json(result.missing[:SHOWN]),
-            "unexpected_legacy_ids": dg.MetadataValue.json(result.unexpected[:SHOWN]),
-            "mismatching_columns": dg.MetadataValue.md(
-                markdown_table(["legacy user id", "columns"], rows) if rows else "none"),
-        })
     before, after = loaded.native_before, loaded.native_after
     untouched = before == after
     native_summary = (f"{after[0] if after else 0} native doctors, "
                       + ("every column as before the run" if untouched
                          else f"changed during the run (before: {before}, after: {after})"))
-    yield dg.AssetCheckResult(
-        asset_key="loaded_doctors", check_name="native_doctors_untouched", passed=untouched,
-        description=native_summary, metadata={
-            "summary": native_summary,
-            "native_doctors": after[0] if after else 0,
-        })
+    return [
+        dg.AssetCheckResult(
+            asset_key="loaded_doctors", check_name="migrated_rows_match_mapping",
+            passed=result.passed, description=summary, metadata={
+                "summary": summary, "compared": result.compared,
+                "mismatching": result.differing_count,
+                "missing": len(result.missing),
+                "missing_legacy_ids": id_table(result.missing[:SHOWN]),
+                "unexpected": len(result.unexpected),
+                "unexpected_legacy_ids": id_table(result.unexpected[:SHOWN]),
+                "mismatching_columns": offender_table(
+                    [(uid, ", ".join(result.mismatches[uid])) for uid in shown], "columns"),
+            }),
+        dg.AssetCheckResult(
+            asset_key="loaded_doctors", check_name="native_doctors_untouched",
+            passed=untouched, description=native_summary, metadata={
+                "summary": native_summary,
+                "native_doctors": after[0] if after else 0,
+            }),
+    ]
 
 
-@dg.multi_asset_check(specs=TIMING_CHECKS)
-@fails_with_reason
-def loaded_doctors_meet_plan_timings(context: dg.AssetCheckExecutionContext,
-                                     target: PostgresResource):
+def timing_results(loaded: LoadResult, timeouts: Timeouts,
+                   target: PostgresResource) -> list[dg.AssetCheckResult]:
     """Steps 4.1 and 4.2 with EXPLAIN ANALYZE; slower than the plan's thresholds is a warning."""
-    loaded, timeouts, _ = _checked(context)
     with target.connect() as conn, locks.naming_blockers(
             conn, "target", CHECK_READS, timeouts.lock_timeout, AFTER_COMMIT):
         measured = {t.name: t for t in timings.measure(conn, loaded.lookup_legacy_id,
                                                        timeouts.lock_timeout)}
         index = timings.legacy_id_index(conn)
+    results = []
     for spec in TIMING_CHECKS:
         t = measured.get(spec.name)
         if t is None:
-            yield dg.AssetCheckResult(check_name=spec.name, asset_key="loaded_doctors",
-                                      passed=True, description="no migrated doctor",
-                                      metadata={"summary": "no migrated doctor"})
+            results.append(dg.AssetCheckResult(
+                check_name=spec.name, asset_key="loaded_doctors", passed=True,
+                description="no migrated doctor", metadata={"summary": "no migrated doctor"}))
             continue
         metadata = {
             "summary": f"{t.total_ms:.2f} ms (threshold {t.threshold_ms:.0f} ms), "
-                       f"plan: {', '.join(t.node_types)}",
+                       f"query plan: {', '.join(t.node_types)}",
             "planning_ms": round(t.planning_ms, 3),
             "execution_ms": round(t.execution_ms, 3),
             "threshold_ms": t.threshold_ms,
@@ -234,7 +297,38 @@ def loaded_doctors_meet_plan_timings(context: dg.AssetCheckExecutionContext,
             metadata["legacy_id_index"] = index or "none"
             if t.sequential_scan_on_doctors and not index:
                 metadata["recommendation"] = timings.INDEX_ADVICE
-        yield dg.AssetCheckResult(
+        results.append(dg.AssetCheckResult(
             check_name=spec.name, asset_key="loaded_doctors", passed=t.passed,
             severity=dg.AssetCheckSeverity.WARN, description=metadata["summary"],
-            metadata=metadata)
+            metadata=metadata))
+    return results
+
+
+def _checked(context: dg.AssetCheckExecutionContext) -> tuple[LoadResult, Timeouts]:
+    """The load's result and the run's timeouts (every wait of a check ends after its lock
+    timeout)."""
+    result, lock_timeout = load_summary(context.instance, context.run.run_id)
+    return result, Timeouts(lock_timeout=lock_timeout)
+
+
+@dg.multi_asset_check(specs=LOADED_DOCTOR_CHECKS)
+@fails_with_reason
+def loaded_doctors_pass_validation(context: dg.AssetCheckExecutionContext,
+                                   target: PostgresResource):
+    """Steps 3.1-3.4 on the committed target."""
+    yield from validation_results(*_checked(context), target)
+
+
+@dg.multi_asset_check(specs=RECONCILIATION_CHECKS)
+@fails_with_reason
+def loaded_doctors_reconcile(context: dg.AssetCheckExecutionContext, target: PostgresResource):
+    """Read every migrated row back and compare it with the mapping; compare native doctors."""
+    yield from reconciliation_results(*_checked(context), target)
+
+
+@dg.multi_asset_check(specs=TIMING_CHECKS)
+@fails_with_reason
+def loaded_doctors_meet_plan_timings(context: dg.AssetCheckExecutionContext,
+                                     target: PostgresResource):
+    """Steps 4.1 and 4.2 with EXPLAIN ANALYZE; slower than the plan's thresholds is a warning."""
+    yield from timing_results(*_checked(context), target)

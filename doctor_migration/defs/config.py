@@ -27,12 +27,9 @@ class SelectionConfig(LockConfig):
 
 
 class LoadConfig(LockConfig):
-    """How the load behaves."""
+    """How the load behaves. A dry run is not a setting of it but its own job
+    (dry_run_doctor_migration), so that no materialization of loaded_doctors is a dry run."""
 
-    dry_run: bool = Field(
-        default=False,
-        description="Do everything, then roll back: report what a run would change, write nothing.",
-    )
     create_indexes: bool = Field(
         default=False,
         description="Before the load, CREATE INDEX CONCURRENTLY on doctors(legacy_user_id) if "
@@ -42,13 +39,14 @@ class LoadConfig(LockConfig):
 
 def migration_run_config(expected_count: int = 399, dry_run: bool = False,
                          lock_timeout: str = "30s", create_indexes: bool = False) -> dg.RunConfig:
-    """Run config of migrate_doctors / plan_doctor_migration; with no arguments, every
-    parameter at its default (what their launchpads open with)."""
+    """Run config of migrate_doctors or, with dry_run, dry_run_doctor_migration (whose load
+    has no index to create); with no arguments, every parameter at its default (what their
+    launchpads open with)."""
     return dg.RunConfig(ops={
         "profile_coverage": LockConfig(lock_timeout=lock_timeout),
         "clean_doctors": SelectionConfig(expected_count=expected_count,
                                          lock_timeout=lock_timeout),
         "doctor_rows": LockConfig(lock_timeout=lock_timeout),
-        "loaded_doctors": LoadConfig(dry_run=dry_run, lock_timeout=lock_timeout,
-                                     create_indexes=create_indexes),
+        "loaded_doctors": (LockConfig(lock_timeout=lock_timeout) if dry_run else
+                           LoadConfig(lock_timeout=lock_timeout, create_indexes=create_indexes)),
     })

@@ -24,9 +24,24 @@ def failure_for(exc: MigrationError) -> dg.Failure:
                       allow_retries=False)
 
 
+# Offending legacy ids named in a failure's sentence; the check's metadata lists them all.
+NAMED = 20
+
+
+def _offenders(result: dg.AssetCheckResult) -> str:
+    ids = result.metadata.get("all_offending_legacy_ids")
+    ids = str(getattr(ids, "value", ids) or "").split()
+    if not ids:
+        return ""
+    more = f" and {len(ids) - NAMED} more" if len(ids) > NAMED else ""
+    return f"; offending legacy user ids: {' '.join(ids[:NAMED])}{more}"
+
+
 def failure_for_checks(failed: list[dg.AssetCheckResult]) -> dg.Failure:
-    """The step failure for checks that failed at ERROR severity: each check and its summary."""
-    description = "; ".join(f"check {r.check_name} failed: {r.description}" for r in failed)
+    """The step failure for checks that failed at ERROR severity: each check, its summary and
+    its first offenders."""
+    description = "; ".join(f"check {r.check_name} failed: {r.description}{_offenders(r)}"
+                            for r in failed)
     return dg.Failure(
         description=description,
         metadata={ERROR_CLASS: StopMigration.__name__,

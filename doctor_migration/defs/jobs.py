@@ -1,7 +1,7 @@
-"""Jobs an operator launches from the UI or the CLI. All run in process: a subprocess per
-step would cost seconds of Dagster start-up each (the code location's default executor, which
-"Materialize all" uses, is in process too). Their launchpads open with every parameter at its
-default."""
+"""Jobs an operator launches from the UI or the CLI: the migration here, its dry run in
+dry_run.py. All run in process: a subprocess per step would cost seconds of Dagster start-up
+each (the code location's default executor, which "Materialize all" uses, is in process too).
+Their launchpads open with every parameter at its default."""
 
 from __future__ import annotations
 
@@ -10,20 +10,13 @@ import dagster as dg
 from doctor_migration.defs.config import migration_run_config
 
 MIGRATION = dg.AssetSelection.groups("doctor_migration")
-MIGRATE_JOB, PLAN_JOB = "migrate_doctors", "plan_doctor_migration"
+# The dry run, `doctor-migration plan`, is a job of ops (defs/dry_run.py).
+MIGRATE_JOB, DRY_RUN_JOB = "migrate_doctors", "dry_run_doctor_migration"
 
 migrate_doctors = dg.define_asset_job(
     MIGRATE_JOB,
     selection=MIGRATION,
     description="Migrate the clean doctors: gates, one-transaction load, validation, report.",
     config=migration_run_config(),
-    executor_def=dg.in_process_executor,
-)
-
-plan_doctor_migration = dg.define_asset_job(
-    PLAN_JOB,
-    selection=MIGRATION,
-    description="Dry run: every gate and the whole load, rolled back; reports what a run would do.",
-    config=migration_run_config(dry_run=True),
     executor_def=dg.in_process_executor,
 )

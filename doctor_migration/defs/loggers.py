@@ -6,8 +6,15 @@ import logging
 
 import dagster as dg
 
+from doctor_migration.defs.checks import CHECK_RESULTS
+
 SHOWN_EVENTS = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALUATION",
-                "STEP_SKIPPED"}
+                "STEP_SKIPPED", "ASSET_OBSERVATION"}
+
+
+def _check_line(check: str, passed: bool, summary: str | None) -> str:
+    mark = "ok  " if passed else "FAIL"
+    return f"  [{mark}] check {check}" + (f": {summary}" if summary is not None else "")
 
 
 class _ProgressHandler(logging.Handler):
@@ -16,13 +23,18 @@ class _ProgressHandler(logging.Handler):
         if event is None or event.event_type_value not in SHOWN_EVENTS:
             return
         kind = event.event_type_value
-        if kind == "ASSET_CHECK_EVALUATION":
+        if kind == "ASSET_OBSERVATION":
+            recorded = event.asset_observation_data.asset_observation.metadata.get(CHECK_RESULTS)
+            lines = [_check_line(c["check"], c["passed"], c["summary"])
+                     for c in (recorded.value if recorded else [])]
+            if not lines:
+                return
+            line = "\n".join(lines)
+        elif kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
-            mark = "ok  " if data.passed else "FAIL"
-            line = f"  [{mark}] check {data.check_name}"
             summary = data.metadata.get("summary")
-            if summary is not None:
-                line += f": {summary.value}"
+            line = _check_line(data.check_name, data.passed,
+                               None if summary is None else summary.value)
         elif kind == "STEP_START":
             line = f"- {event.step_key} ..."
         elif kind == "STEP_SUCCESS":

@@ -1,16 +1,16 @@
-"""A daily dry run: what a migration would change now (drift), recorded in the run's metadata."""
+"""A daily dry run: what a migration would change now (drift), recorded in its observations."""
 
 import dagster as dg
 
-from doctor_migration.defs.jobs import plan_doctor_migration
+from doctor_migration.defs.dry_run import dry_run_doctor_migration
 
-# The dry run's loaded_doctors materialization carries inserted / updated / deleted with
-# dry_run=True, so each day's plan shows how far the target has drifted from the source.
-plan_doctor_migration_daily = dg.ScheduleDefinition(
-    name="plan_doctor_migration_daily",
-    job=plan_doctor_migration,
+# The dry run's observation of loaded_doctors carries inserted / updated / deleted with
+# dry_run=True, so each day's dry run shows how far the target has drifted from the source.
+dry_run_doctor_migration_daily = dg.ScheduleDefinition(
+    name="dry_run_doctor_migration_daily",
+    job=dry_run_doctor_migration,
     cron_schedule="0 6 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Every day at 06:00 UTC: the dry run plan_doctor_migration; writes nothing.",
+    description="Every day at 06:00 UTC: the dry run dry_run_doctor_migration; writes nothing.",
 )

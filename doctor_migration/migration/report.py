@@ -154,7 +154,7 @@ def render_markdown(report: dict) -> str:
     if report["timings"]:
         parts.append("## Plan step 4 timings")
         parts.append(markdown_table(
-            ["step", "query", "planning ms", "execution ms", "threshold ms", "plan nodes"], [
+            ["step", "query", "planning ms", "execution ms", "threshold ms", "query plan nodes"], [
                 [t["step"], t["name"], f"{t['planning_ms']:.2f}", f"{t['execution_ms']:.2f}",
                  t["threshold_ms"], ", ".join(t["node_types"])]
                 for t in report["timings"]
