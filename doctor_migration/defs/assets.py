@@ -16,6 +16,7 @@ from doctor_migration.defs.checks import (
     gate_check_result,
     load_summary,
     run_materialization,
+    warning_check_result,
 )
 from doctor_migration.defs.config import LoadConfig, LockConfig, SelectionConfig
 from doctor_migration.defs.failures import fails_with_reason
@@ -141,6 +142,7 @@ def clean_doctors(context: dg.AssetExecutionContext, config: SelectionConfig,
     with target.connect() as conn, stage.transaction(conn, sid, what, timeouts):
         gates = evaluate_gates(conn, sid, config.expected_count)
         tally = accounting.tally(conn, sid)
+        merges = accounting.blank_email_merges(conn, sid)
         cur = conn.execute(load_sql("select_clean_doctor_summary"), {"run_id": sid})
         summary = dict(zip([d.name for d in cur.description], cur.fetchone()))
     gates.append(accounting.every_source_user_accounted_for(tally))
@@ -157,6 +159,7 @@ def clean_doctors(context: dg.AssetExecutionContext, config: SelectionConfig,
     })
     for gate in gates:
         yield gate_check_result(gate)
+    yield warning_check_result(accounting.no_users_merged_under_a_blank_email(merges))
 
 
 @dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[clean_doctors])

@@ -40,6 +40,11 @@ CLEAN_DOCTOR_CHECKS = [
         description="Every auth_user is migrated or excluded with its first reason; the totals "
                     "add up and the migrated set is exactly the plan's step 1.1 result.",
     ),
+    dg.AssetCheckSpec(
+        "no_users_merged_under_a_blank_email", asset="clean_doctors",
+        description="Step 1.1 merged no users as duplicates by e-mail because their e-mails "
+                    "are blank (warning only: the plan's SQL is kept as written).",
+    ),
 ]
 
 # Steps 3.1-3.4, evaluated against the committed target.
@@ -102,6 +107,11 @@ def gate_check_result(gate: GateResult) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key="clean_doctors", check_name=gate.name, passed=gate.passed, metadata=metadata,
         description=gate.summary)
+
+
+def warning_check_result(gate: GateResult) -> dg.AssetCheckResult:
+    """A finding that stops nothing, with a gate's evidence, at WARN severity."""
+    return gate_check_result(gate)._replace(severity=dg.AssetCheckSeverity.WARN)
 
 
 def validation_check_result(v: ValidationResult, dry_run: bool) -> dg.AssetCheckResult:
