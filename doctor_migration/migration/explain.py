@@ -3,7 +3,9 @@ doctors row. Names and e-mails only with show_pii.
 
 The outcome comes from the target, where the newest run (or plan) left every source user's
 outcome in its stage (doctor_migration.source_users): the reason that command acted on. Before
-any command has staged the source, it is read from the source as it is now.
+any command has staged the source, it is read from the source as it is now. From the same
+stage come the users merged under a blank e-mail and the gates of step 1.3 that a clean doctor
+stops a run at.
 """
 
 from __future__ import annotations
