@@ -145,7 +145,8 @@ def _check_failures(evaluations: list) -> list[str]:
         if evaluation.passed:
             continue
         meta = evaluation.metadata
-        line = f"check {evaluation.check_name} failed"
+        line = f"check {evaluation.check_name} " + (
+            "warned" if evaluation.severity == dg.AssetCheckSeverity.WARN else "failed")
         if "summary" in meta:
             line += f": {meta['summary'].value}"
         if meta.get("all_offending_legacy_ids") and meta["all_offending_legacy_ids"].value:

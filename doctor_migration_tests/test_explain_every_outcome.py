@@ -207,6 +207,12 @@ def test_explain_renders_every_outcome(blank_dbs, capsys, monkeypatch):
     assert ("| clean_doctors | no_users_merged_under_a_blank_email | warning | 2 users merged "
             f"under a blank e-mail by step 1.1's de-duplication: kept 6, dropped {blank}"
             ) in stopped.report
+    assert ("check no_users_merged_under_a_blank_email warned: 2 users merged under a blank "
+            f"e-mail by step 1.1's de-duplication: kept 6, dropped {blank}; offending legacy "
+            f"user ids: 6 {blank}\n| legacy user id | problem |\n|---|---|\n"
+            f"| 6 | kept; merged with {blank} because their e-mails are blank |\n"
+            f"| {blank} | dropped as a duplicate by e-mail of 6: merged because both e-mails are "
+            "blank |") in stopped.failures
     stop = "a clean doctor of step 1.1 (de-duplicated by e-mail), but a run stops before any " \
            "write because of it"
     for uid, gate, problem, rule in [
