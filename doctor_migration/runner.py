@@ -214,7 +214,8 @@ def _check_failures(checks: list[tuple[str, dict]]) -> list[str]:
     for _, entry in checks:
         if entry["passed"]:
             continue
-        line = f"check {entry['check']} failed"
+        line = f"check {entry['check']} " + (
+            "warned" if entry["severity"] == dg.AssetCheckSeverity.WARN.value else "failed")
         if entry["summary"]:
             line += f": {entry['summary']}"
         if entry.get("offenders"):

@@ -78,7 +78,7 @@ def test_a_plan_stopped_by_the_count_gate_reports_and_report_shows_it(small_dbs)
     assert [(c["check"], c["passed"]) for c in stored["checks"]] == [
         ("clean_doctor_count_is_expected", False), ("every_clean_doctor_has_one_profile", True),
         ("profiles_match_source", True), ("no_clean_doctor_fails_step_3_3", True),
-        ("every_source_user_accounted_for", True)]
+        ("every_source_user_accounted_for", True), ("no_users_merged_under_a_blank_email", True)]
 
     # The earlier run's report is still there, and says it succeeded.
     code, report = cli("report", succeeded.run_id)

@@ -136,9 +136,12 @@ def stage_clean_doctors(context: dg.OpExecutionContext, config: SelectionConfig,
     with target.connect() as conn, stage.transaction(conn, sid, what, timeouts):
         gates = evaluate_gates(conn, sid, config.expected_count)
         tally = accounting.tally(conn, sid)
+        merges = accounting.blank_email_merges(conn, sid)
         cur = conn.execute(load_sql("select_clean_doctor_summary"), {"run_id": sid})
         summary = dict(zip([d.name for d in cur.description], cur.fetchone()))
     gates.append(accounting.every_source_user_accounted_for(tally))
+    # Evaluated here with the gates, so a stopped run still reports it.
+    gates.append(accounting.no_users_merged_under_a_blank_email(merges))
     return {
         **table_metadata("clean_doctors", summary["clean_doctors"], CLEAN_DOCTOR_COLUMNS, sid),
         "expected_count": config.expected_count,

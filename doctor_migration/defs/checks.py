@@ -42,6 +42,11 @@ CLEAN_DOCTOR_CHECKS = [
         description="Every auth_user is migrated or excluded with its first reason; the totals "
                     "add up and the migrated set is exactly the plan's step 1.1 result.",
     ),
+    dg.AssetCheckSpec(
+        "no_users_merged_under_a_blank_email", asset="clean_doctors",
+        description="Step 1.1 merged no users as duplicates by e-mail because their e-mails "
+                    "are blank (warning only: the plan's SQL is kept as written).",
+    ),
 ]
 
 # Steps 3.1-3.4, evaluated against the committed target.
@@ -141,7 +146,8 @@ def gate_check_result(gate: GateResult) -> dg.AssetCheckResult:
             [(uid, gate.offenders[uid]) for uid in gate.offender_ids(SHOWN)])
     return dg.AssetCheckResult(
         asset_key="clean_doctors", check_name=gate.name, passed=gate.passed, metadata=metadata,
-        description=gate.summary)
+        description=gate.summary,
+        severity=dg.AssetCheckSeverity.ERROR if gate.stops_run else dg.AssetCheckSeverity.WARN)
 
 
 def validation_check_result(v: ValidationResult) -> dg.AssetCheckResult:

@@ -12,8 +12,8 @@ SHOWN_EVENTS = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALU
                 "STEP_SKIPPED", "ASSET_OBSERVATION"}
 
 
-def _check_line(check: str, passed: bool, summary: str | None) -> str:
-    mark = "ok  " if passed else "FAIL"
+def _check_line(check: str, passed: bool, severity: str, summary: str | None) -> str:
+    mark = "ok  " if passed else "warn" if severity == dg.AssetCheckSeverity.WARN.value else "FAIL"
     return f"  [{mark}] check {check}" + (f": {summary}" if summary is not None else "")
 
 
@@ -25,7 +25,7 @@ class _ProgressHandler(logging.Handler):
         kind = event.event_type_value
         if kind == "ASSET_OBSERVATION":
             recorded = event.asset_observation_data.asset_observation.metadata.get(CHECK_RESULTS)
-            lines = [_check_line(c["check"], c["passed"], c["summary"])
+            lines = [_check_line(c["check"], c["passed"], c["severity"], c["summary"])
                      for c in (recorded.value if recorded else [])]
             if not lines:
                 return
@@ -33,7 +33,7 @@ class _ProgressHandler(logging.Handler):
         elif kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
             summary = data.metadata.get("summary")
-            line = _check_line(data.check_name, data.passed,
+            line = _check_line(data.check_name, data.passed, data.severity.value,
                                None if summary is None else summary.value)
         elif kind == "STEP_START":
             line = f"- {event.step_key} ..."

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import psycopg
 
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.gates import GateResult
+from doctor_migration.migration.gates import WHITESPACE, GateResult
 
 # Step 1.1's test/demo/internal-account patterns, bound into select_user_outcomes.sql.
 PATTERNS = {
@@ -89,4 +89,37 @@ def every_source_user_accounted_for(accounting: Accounting) -> GateResult:
                  + ("" if accounting.adds_up else f"; {len(offenders)} disagree with the plan")),
         total=accounting.source_users,
         offenders=offenders,
+    )
+
+
+def blank_email_merges(conn: psycopg.Connection, stage_id: str) -> dict[int, list[int]]:
+    """The users step 1.1 merged under a blank e-mail key, from the command's stage: for each
+    user kept, the users dropped as its duplicates "by e-mail" (select_blank_email_merges.sql)."""
+    merges: dict[int, list[int]] = {}
+    for kept, dropped in conn.execute(load_sql("select_blank_email_merges"),
+                                      {"run_id": stage_id, "whitespace": WHITESPACE}):
+        merges.setdefault(int(kept), []).append(int(dropped))
+    return merges
+
+
+def no_users_merged_under_a_blank_email(merges: dict[int, list[int]]) -> GateResult:
+    """Users whose e-mails are only whitespace share step 1.1's de-duplication key, so the
+    plan's SQL keeps one of them and drops the others as duplicates by e-mail. The plan's SQL
+    is shipped as written: this is a warning that names them, never a stop."""
+    offenders: dict[int, str] = {}
+    for kept, dropped in merges.items():
+        offenders[kept] = ("kept; merged with " + ", ".join(map(str, dropped))
+                           + " because their e-mails are blank")
+        offenders.update({uid: f"dropped as a duplicate by e-mail of {kept}: merged because "
+                               "both e-mails are blank" for uid in dropped})
+    groups = "; ".join(f"kept {kept}, dropped {', '.join(map(str, dropped))}"
+                       for kept, dropped in merges.items())
+    return GateResult(
+        name="no_users_merged_under_a_blank_email",
+        passed=not merges,
+        summary=(f"{len(offenders)} users merged under a blank e-mail by step 1.1's "
+                 "de-duplication" + (f": {groups}" if groups else "")),
+        total=len(offenders),
+        offenders=offenders,
+        stops_run=False,
     )

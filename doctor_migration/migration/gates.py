@@ -26,6 +26,8 @@ class GateResult:
     summary: str
     total: int
     offenders: dict[int, str] = field(default_factory=dict)
+    # False for a finding that only warns (the blank e-mail merges): it never stops a run.
+    stops_run: bool = True
 
     def offender_ids(self, limit: int | None = None) -> list[int]:
         return sorted(self.offenders)[:limit]
