@@ -19,11 +19,18 @@ from doctor_migration.defs.jobs import MIGRATE_JOB, PLAN_JOB
 from doctor_migration.migration import report
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError, StopMigration
 from doctor_migration.migration.ledger import RollbackRefused
+from doctor_migration.names import (
+    EXIT_BAD_INPUT,
+    EXIT_BUSY,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_STOPPED,
+    EXPECTED_COUNT,
+    LOCK_TIMEOUT,
+)
 
 # Exit codes of the command line.
-OK, STOPPED, BAD_INPUT = 0, 1, 2
-# sysexits EX_TEMPFAIL: another session is in the way; nothing was changed, try again later.
-BUSY = 75
+OK, STOPPED, BAD_INPUT, BUSY = EXIT_OK, EXIT_STOPPED, EXIT_BAD_INPUT, EXIT_BUSY
 # The exit code for the class of error a step failed with (its Failure's error_class): a stop
 # condition of the plan or a refusal, another session in the way, or bad input.
 EXIT_CODES = {StopMigration.__name__: STOPPED, RollbackRefused.__name__: STOPPED,
@@ -31,8 +38,7 @@ EXIT_CODES = {StopMigration.__name__: STOPPED, RollbackRefused.__name__: STOPPED
 ROLLBACK_JOB = "rollback_doctor_migration"
 # The jobs whose runs have a report: a run, a plan, and the UI's "Materialize all".
 REPORTED_JOBS = (MIGRATE_JOB, PLAN_JOB, "__ASSET_JOB")
-# Ctrl-C, as shells report a death by SIGINT.
-INTERRUPTED = 130
+INTERRUPTED = EXIT_INTERRUPTED
 INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
 
 
@@ -286,7 +292,8 @@ def _report(run: dg.DagsterRun, events: list[dg.DagsterEvent]) -> dict:
     return _stopped_report(run, events)
 
 
-def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: str = "30s",
+def migrate(expected_count: int = EXPECTED_COUNT, *, dry_run: bool = False,
+            lock_timeout: str = LOCK_TIMEOUT,
             create_indexes: bool = False, run_id: str | None = None,
             progress: bool = True) -> RunOutcome:
     """A migration run (or with dry_run, a plan) in the DAGSTER_HOME instance."""
@@ -317,7 +324,8 @@ def stored_report(run_id: str | None = None) -> dict | None:
     return _report(run, [e.dagster_event for e in inst.all_logs(run_id) if e.dagster_event])
 
 
-def roll_back(run_id: str, *, lock_timeout: str = "30s", progress: bool = True) -> RunOutcome:
+def roll_back(run_id: str, *, lock_timeout: str = LOCK_TIMEOUT,
+              progress: bool = True) -> RunOutcome:
     """A rollback_doctor_migration run for `run_id` in the DAGSTER_HOME instance."""
     from doctor_migration.defs.rollback import RollbackConfig
 

@@ -20,6 +20,7 @@ from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
 from doctor_migration.migration.ledger import DONE
 from doctor_migration.migration.target import LEDGER_READ
+from doctor_migration.names import LOCK_TIMEOUT
 
 
 def _utc(moment: datetime) -> str:
@@ -82,7 +83,7 @@ def _read_source(source: Callable[[], AbstractContextManager[psycopg.Connection]
 
 def explain_user(source: Callable[[], AbstractContextManager[psycopg.Connection]] | None,
                  target: psycopg.Connection | None, user_id: int, show_pii: bool = False,
-                 lock_timeout: str = "30s") -> list[str]:
+                 lock_timeout: str = LOCK_TIMEOUT) -> list[str]:
     """Lines that explain one legacy user's outcome (step 1.1) and its doctors row. `source`
     connects to the source, which is read only for show_pii, and when the target has no staged
     outcomes yet."""
