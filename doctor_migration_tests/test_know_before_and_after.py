@@ -159,7 +159,9 @@ def test_native_doctor_changed_during_the_run_is_caught(small_dbs):
                 FOR EACH STATEMENT EXECUTE FUNCTION public.touch_natives();""")
     outcome = migrate(40)
     assert not outcome.success
-    assert "native_doctors_untouched" in "\n".join(outcome.failures)
+    failing = [c for c in outcome_checks(outcome) if not c.passed]
+    assert [c.check_name for c in failing] == ["native_doctors_untouched"]
+    assert "changed during the run" in failing[0].description
 
 
 def outcome_checks(outcome):
