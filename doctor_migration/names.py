@@ -34,13 +34,6 @@ NATIVE_DOCTORS_UNTOUCHED = "native_doctors_untouched"
 # Step 4, warnings only (timings.py):
 PROFILE_JOIN_UNDER_100MS = "profile_join_under_100ms"
 LEGACY_ID_LOOKUP_UNDER_10MS = "legacy_id_lookup_under_10ms"
-CHECK_NAMES = (
-    CLEAN_DOCTOR_COUNT_IS_EXPECTED, EVERY_CLEAN_DOCTOR_HAS_ONE_PROFILE, PROFILES_MATCH_SOURCE,
-    NO_CLEAN_DOCTOR_FAILS_STEP_3_3, EVERY_SOURCE_USER_ACCOUNTED_FOR,
-    MIGRATED_DOCTOR_COUNT_IS_EXPECTED, NO_ORPHANED_DOCTORS, NO_TEST_ACCOUNTS_MIGRATED,
-    LEGACY_IDS_PRESENT_AND_UNIQUE, MIGRATED_ROWS_MATCH_MAPPING, NATIVE_DOCTORS_UNTOUCHED,
-    PROFILE_JOIN_UNDER_100MS, LEGACY_ID_LOOKUP_UNDER_10MS,
-)
 
 # The test/demo/internal-account LIKE patterns of steps 1.1 and 3.3, as the plan writes them,
 # bound into select_user_outcomes.sql, select_step_3_3_offenders.sql and validate_doctors.sql.

@@ -120,7 +120,7 @@ def test_history_explain_and_rollback_with_a_non_iso_datestyle(small_dbs, capsys
     assert cli.main(["history"]) == 0
     assert run.run_id in capsys.readouterr().out
     assert cli.main(["explain", "5"]) == 0
-    assert "migrated" in capsys.readouterr().out
+    assert "legacy user 5: migrated" in capsys.readouterr().out
     assert cli.main(["rollback", run.run_id]) == 0
 
 
