@@ -7,16 +7,18 @@ import os
 import sys
 import uuid
 
-BAD_INPUT = 2
-BUSY = 75  # sysexits EX_TEMPFAIL
-EXIT_CODES = """exit codes:
-  0    done
-  1    a stop condition of the plan held, or a rollback was refused; nothing was changed
-  2    bad input: an argument, an environment variable, an unreachable database, a missing
-       table or grant
-  75   busy, try again: another run holds the target, or a lock (or, for --create-indexes,
-       an older snapshot) stayed held longer than --lock-timeout; nothing was changed
-  130  interrupted (Ctrl-C); the target's transaction was rolled back"""
+from doctor_migration import names
+
+EXIT_CODES = f"""exit codes:
+  {names.EXIT_OK:<4} done
+  {names.EXIT_STOPPED:<4} a stop condition of the plan held, or a rollback was refused; nothing was
+       changed
+  {names.EXIT_BAD_INPUT:<4} bad input: an argument, an environment variable, an unreachable
+       database, a missing table or grant
+  {names.EXIT_BUSY:<4} busy, try again: another run holds the target, or a lock (or, for
+       --create-indexes, an older snapshot) stayed held longer than --lock-timeout; nothing was
+       changed
+  {names.EXIT_INTERRUPTED:<4} interrupted (Ctrl-C); the target's transaction was rolled back"""
 # The largest values PostgreSQL's bigint and integer hold (LIMIT is a bigint; auth_user.id,
 # Django's AutoField, an integer).
 BIGINT_MAX, INTEGER_MAX = 2**63 - 1, 2**31 - 1
@@ -40,7 +42,7 @@ def user_id(text: str) -> int:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
-        self.exit(BAD_INPUT, f"doctor-migration: error: {message}\n")
+        self.exit(names.EXIT_BAD_INPUT, f"doctor-migration: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,13 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def lock_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--lock-timeout", default="30s", metavar="DURATION",
+        p.add_argument("--lock-timeout", default=names.LOCK_TIMEOUT, metavar="DURATION",
                        help="how long to wait for another session's lock before stopping with "
-                            "nothing changed, exit 75 (default: 30s)")
+                            f"nothing changed, exit {names.EXIT_BUSY} (default: %(default)s)")
 
     def gate_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--expected-count", type=positive_int, default=399, metavar="N",
-                       help="clean doctors the source must yield (default: 399, the plan's)")
+        p.add_argument("--expected-count", type=positive_int, default=names.EXPECTED_COUNT,
+                       metavar="N", help="clean doctors the source must yield "
+                                         "(default: %(default)s, the plan's)")
         lock_option(p)
 
     run = sub.add_parser("run", help="migrate: gates, load, validation, report")
@@ -84,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     lock_option(explain)
     demo = sub.add_parser(
         "demo", help="run the migration on a generated world in embedded PostgreSQL")
-    demo.add_argument("--doctors", type=positive_int, default=399, metavar="N",
-                      help="clean doctors in the generated world (default: 399)")
+    demo.add_argument("--doctors", type=positive_int, default=names.EXPECTED_COUNT, metavar="N",
+                      help="clean doctors in the generated world (default: %(default)s)")
     demo.add_argument("--ui", action="store_true",
                       help="after the run, serve the Dagster UI on it until Ctrl-C")
     demo.add_argument("--port", type=positive_int, default=3000,
@@ -110,7 +113,7 @@ def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
     problem = _require_urls()
     if problem:
         print(f"doctor-migration: error: {problem}", file=sys.stderr)
-        return BAD_INPUT
+        return names.EXIT_BAD_INPUT
     instance()  # a DAGSTER_HOME it cannot use is bad input, before the run is announced
     job = DRY_RUN_JOB if dry_run else MIGRATE_JOB
     run_id = str(uuid.uuid4())
@@ -146,7 +149,7 @@ def _history(args: argparse.Namespace) -> int:
 
     url = _target_url()
     if not url:
-        return BAD_INPUT
+        return names.EXIT_BAD_INPUT
     with db.connect(url, "target") as conn:
         runs = ledger.history(conn, args.limit, args.lock_timeout)
     if not runs:
@@ -176,7 +179,7 @@ def _rollback(args: argparse.Namespace) -> int:
 
     url = _target_url()
     if not url:
-        return BAD_INPUT
+        return names.EXIT_BAD_INPUT
     instance()
     run_id = args.run_id
     if args.last:
@@ -222,7 +225,7 @@ def _explain(args: argparse.Namespace) -> int:
     if not (source_url or target_url):
         print("doctor-migration: error: set SUPABASE_DATABASE_URL (or SOURCE_DATABASE_URL)",
               file=sys.stderr)
-        return BAD_INPUT
+        return names.EXIT_BAD_INPUT
     source = partial(db.connect, source_url, "source") if source_url else None
     if target_url:
         with db.connect(target_url, "target") as target:
@@ -247,8 +250,8 @@ def _demo(args: argparse.Namespace) -> int:
     with demo_environment(args.doctors) as env:
         os.environ.update(env)
         print(f"Demo world: {args.doctors} clean doctors among traps, in embedded PostgreSQL.")
-        code = _migrate(argparse.Namespace(expected_count=args.doctors, lock_timeout="30s"),
-                        dry_run=False)
+        code = _migrate(argparse.Namespace(expected_count=args.doctors,
+                                           lock_timeout=names.LOCK_TIMEOUT), dry_run=False)
         if not args.ui:
             return code
         # Local connections to the embedded servers are trusted: these URLs hold no password.
@@ -280,11 +283,13 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"doctor-migration: error: {exc}", file=sys.stderr)
         if isinstance(exc, DatabaseBusy):
-            return BUSY
-        return 1 if isinstance(exc, (RollbackRefused, StopMigration)) else BAD_INPUT
+            return names.EXIT_BUSY
+        if isinstance(exc, (RollbackRefused, StopMigration)):
+            return names.EXIT_STOPPED
+        return names.EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted: the target's transaction was rolled back", file=sys.stderr)
-        return 130
+        return names.EXIT_INTERRUPTED
 
 
 def entry() -> None:

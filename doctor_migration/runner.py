@@ -20,15 +20,20 @@ from doctor_migration.defs.jobs import DRY_RUN_JOB, MIGRATE_JOB
 from doctor_migration.migration import report
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError, StopMigration
 from doctor_migration.migration.ledger import RollbackRefused
+from doctor_migration.names import (
+    EXIT_BAD_INPUT,
+    EXIT_BUSY,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_STOPPED,
+    EXPECTED_COUNT,
+    LOCK_TIMEOUT,
+)
 
-# Exit codes of the command line.
-OK, STOPPED, BAD_INPUT = 0, 1, 2
-# sysexits EX_TEMPFAIL: another session is in the way; nothing was changed, try again later.
-BUSY = 75
 # The exit code for each kind of error, by type (a subclass, e.g. stage.StageGone, a
 # DatabaseBusy, has its base's): a stop condition of the plan or a refusal, another session in
 # the way; any other MigrationError is bad input.
-EXIT_CODES = {StopMigration: STOPPED, RollbackRefused: STOPPED, DatabaseBusy: BUSY}
+EXIT_CODES = {StopMigration: EXIT_STOPPED, RollbackRefused: EXIT_STOPPED, DatabaseBusy: EXIT_BUSY}
 
 
 def _error_types(base: type[MigrationError] = MigrationError) -> dict[str, type]:
@@ -44,14 +49,12 @@ def exit_code_for(error_class: str) -> int:
     error_class, defs/failures.py); an unknown class is bad input."""
     error_type = _error_types().get(error_class, MigrationError)
     return next((code for kind, code in EXIT_CODES.items() if issubclass(error_type, kind)),
-                BAD_INPUT)
+                EXIT_BAD_INPUT)
 
 
 ROLLBACK_JOB = "rollback_doctor_migration"
 # The jobs whose runs have a report: a run, a dry run, and the UI's "Materialize all".
 REPORTED_JOBS = (MIGRATE_JOB, DRY_RUN_JOB, "__ASSET_JOB")
-# Ctrl-C, as shells report a death by SIGINT.
-INTERRUPTED = 130
 INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
 
 
@@ -86,7 +89,7 @@ class RunOutcome:
     report: str | None = None
     report_json: dict | None = None
     failures: list[str] = field(default_factory=list)
-    exit_code: int = OK
+    exit_code: int = EXIT_OK
     result: dg.ExecuteInProcessResult | None = None
 
 
@@ -267,8 +270,8 @@ def _step_errors(step_failures: list[dg.DagsterEvent]) -> list[tuple[str, str | 
 
 def _step_failures(step_failures: list[dg.DagsterEvent]) -> tuple[list[str], int]:
     """One line per failed step, with the migration's own sentence; and the exit code they
-    call for: BUSY when another session was in the way, BAD_INPUT for an error of input or
-    environment, else STOPPED (a stop condition of the plan, a refusal)."""
+    call for: EXIT_BUSY when another session was in the way, EXIT_BAD_INPUT for an error of input or
+    environment, else EXIT_STOPPED (a stop condition of the plan, a refusal)."""
     lines, codes = [], set()
     for step, error_class, message, checks_failed in _step_errors(step_failures):
         if error_class is None:
@@ -278,9 +281,10 @@ def _step_failures(step_failures: list[dg.DagsterEvent]) -> tuple[list[str], int
         codes.add(code)
         if checks_failed:
             continue  # told by the check lines
-        verb = "stopped" if code == STOPPED else "error"
+        verb = "stopped" if code == EXIT_STOPPED else "error"
         lines.append(f"{verb} at {step}: {message}")
-    return lines, BUSY if BUSY in codes else BAD_INPUT if BAD_INPUT in codes else STOPPED
+    return lines, next((code for code in (EXIT_BUSY, EXIT_BAD_INPUT) if code in codes),
+                       EXIT_STOPPED)
 
 
 def _stopped_report(run: dg.DagsterRun, recorded: RunEvents) -> dict:
@@ -326,7 +330,8 @@ def _report(run: dg.DagsterRun, recorded: RunEvents) -> dict:
     return _stopped_report(run, recorded)
 
 
-def migrate(expected_count: int = 399, *, dry_run: bool = False, lock_timeout: str = "30s",
+def migrate(expected_count: int = EXPECTED_COUNT, *, dry_run: bool = False,
+            lock_timeout: str = LOCK_TIMEOUT,
             create_indexes: bool = False, run_id: str | None = None,
             progress: bool = True) -> RunOutcome:
     """A migration run (or with dry_run, a plan) in the DAGSTER_HOME instance."""
@@ -357,7 +362,8 @@ def stored_report(run_id: str | None = None) -> dict | None:
     return _report(run, RunEvents.of_stored(inst, run_id))
 
 
-def roll_back(run_id: str, *, lock_timeout: str = "30s", progress: bool = True) -> RunOutcome:
+def roll_back(run_id: str, *, lock_timeout: str = LOCK_TIMEOUT,
+              progress: bool = True) -> RunOutcome:
     """A rollback_doctor_migration run for `run_id` in the DAGSTER_HOME instance."""
     from doctor_migration.defs.rollback import RollbackConfig
 
@@ -386,7 +392,7 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
     if not result.success:
         outcome.exit_code = exit_code
     if _interrupted(recorded.step_failures):
-        outcome.exit_code, outcome.failures = INTERRUPTED, [INTERRUPTED_LINE]
+        outcome.exit_code, outcome.failures = EXIT_INTERRUPTED, [INTERRUPTED_LINE]
     elif job_name != ROLLBACK_JOB and (recorded.records or recorded.checks):
         # A stopped run reports what it did compute; one that computed nothing (a preflight
         # refusal) has only its error to tell.

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from doctor_migration.migration.db import load_sql
-from doctor_migration.runner import BAD_INPUT, STOPPED
+from doctor_migration.names import EXIT_BAD_INPUT, EXIT_STOPPED
 from doctor_migration_tests.helpers import lone_clean_ids, migrate
 from doctor_migration_tests.test_least_privilege import MIGRATOR, create_migrator
 
@@ -20,7 +20,7 @@ POLICY = r"CREATE POLICY .*? USING \(true\)(?: WITH CHECK \(true\))?"
 def refused(expected_count: int = 40, **kw) -> str:
     """The command's failure, as one text; it must be a refusal that changed nothing."""
     outcome = migrate(expected_count, dry_run=kw.pop("dry_run", True), **kw)
-    assert outcome.exit_code == BAD_INPUT, outcome.failures
+    assert outcome.exit_code == EXIT_BAD_INPUT, outcome.failures
     return "\n".join(outcome.failures)
 
 
@@ -88,7 +88,7 @@ def test_a_table_in_another_schema_that_references_doctors(as_migrator):
     with as_migrator.source() as conn:
         conn.execute("UPDATE auth_user SET is_active = false WHERE id = %s", (uid,))
     stopped = migrate(39)
-    assert stopped.exit_code == STOPPED
+    assert stopped.exit_code == EXIT_STOPPED
     assert "scheduling.visits has 1 row(s) referencing doctors row" in stopped.failures[0]
 
 

@@ -7,7 +7,6 @@ the newest run from its launchpad. Skipped where no Chromium is installed."""
 import json
 import re
 import shutil
-import socket
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from doctor_migration.demo.ui import INSTANCE, ui_process
 from doctor_migration_tests.helpers import doctors, migrate
+from doctor_migration_tests.servers import free_port
 
 CHROMIUM = shutil.which("chromium")
 ASSETS = ["profile_coverage", "clean_doctors", "doctor_rows", "loaded_doctors",
@@ -38,12 +38,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium)"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

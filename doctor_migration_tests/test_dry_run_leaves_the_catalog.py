@@ -9,7 +9,7 @@ from dagster._core.storage.asset_check_execution_record import (
 
 from doctor_migration import runner
 from doctor_migration.defs.checks import table_rows
-from doctor_migration.runner import STOPPED
+from doctor_migration.names import EXIT_STOPPED
 from doctor_migration_tests.helpers import migrate
 
 ASSETS = ["profile_coverage", "clean_doctors", "doctor_rows", "loaded_doctors",
@@ -62,7 +62,7 @@ def test_a_dry_run_passing_or_failing_leaves_assets_and_checks_as_they_were(smal
     assert observed["validation_report"]["report_json"].value == passing.report_json
 
     failing = migrate(41, dry_run=True)
-    assert failing.exit_code == STOPPED
+    assert failing.exit_code == EXIT_STOPPED
     assert catalog(instance) == before
     assert failing.result.get_asset_check_evaluations() == []
     assert failing.report_json["stops"] == [{"step": "clean_doctors", "reason": (

@@ -10,7 +10,7 @@ import pytest
 
 from doctor_migration import cli
 from doctor_migration.demo.world import EPOCH, LegacyUser, generate_world
-from doctor_migration.runner import STOPPED
+from doctor_migration.names import EXIT_STOPPED
 from doctor_migration_tests.helpers import lone_clean_ids, make_databases, migrate
 
 # Every word ending in "ed" that explain may print: a typo such as "deleteed" is not one.
@@ -206,7 +206,7 @@ def test_explain_renders_every_outcome(blank_dbs, capsys, monkeypatch):
         conn.execute("UPDATE public.profiles SET first_name = 'Someone' "
                      "WHERE legacy_user_id = %s", (renamed,))
     stopped = migrate(39)
-    assert stopped.exit_code == STOPPED
+    assert stopped.exit_code == EXIT_STOPPED
     assert ("| clean_doctors | no_users_merged_under_a_blank_email | warning | 2 users merged "
             f"under a blank e-mail by step 1.1's de-duplication: kept 6, dropped {blank}"
             ) in stopped.report

@@ -16,7 +16,7 @@ import pytest
 
 from doctor_migration.migration import db, target
 from doctor_migration.migration.errors import MigrationError
-from doctor_migration.runner import BAD_INPUT, BUSY
+from doctor_migration.names import EXIT_BAD_INPUT, EXIT_BUSY
 from doctor_migration_tests.helpers import migrate, snapshot
 from doctor_migration_tests.servers import start_cli, tool_sessions, wait_for
 
@@ -116,7 +116,7 @@ def test_lock_timeout_names_the_blocker(small_dbs):
     with doctors_locked(small_dbs.target_url) as pid:
         outcome = migrate(40, lock_timeout="1s")
     assert not outcome.success
-    assert outcome.exit_code == BUSY, outcome.failures
+    assert outcome.exit_code == EXIT_BUSY, outcome.failures
     text = "\n".join(outcome.failures)
     for needle in ("public.doctors stayed locked for 1s", f"pid {pid} (user postgres",
                    "application nightly-report", "in a transaction since 20",
@@ -136,7 +136,7 @@ def test_second_run_refuses_at_once_naming_the_first(small_dbs, held_inserts, tm
         before = snapshot(small_dbs.target_url)
         second = migrate(40, lock_timeout="30s")
         assert not second.success
-        assert second.exit_code == BUSY, second.failures
+        assert second.exit_code == EXIT_BUSY, second.failures
         text = "\n".join(second.failures)
         assert f"another migration or rollback is running on the target: doctor-migration run " \
                f"{first_id} (pid" in text, text
@@ -171,7 +171,7 @@ def test_connection_lost_mid_load(small_dbs, held_inserts):
         cutter.join(60)
     assert terminated == [True]
     assert not outcome.success
-    assert outcome.exit_code == BAD_INPUT, outcome.failures
+    assert outcome.exit_code == EXIT_BAD_INPUT, outcome.failures
     text = "\n".join(outcome.failures)
     assert ("error at loaded_doctors: the connection to the target database was lost "
             "(terminating connection due to administrator command) during the load of run "

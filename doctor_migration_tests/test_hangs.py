@@ -15,7 +15,7 @@ import pytest
 
 from doctor_migration.demo.run import READER
 from doctor_migration.migration import target
-from doctor_migration.runner import BUSY
+from doctor_migration.names import EXIT_BUSY
 from doctor_migration_tests.helpers import migrate, snapshot
 from doctor_migration_tests.servers import start_cli, tool_sessions
 
@@ -65,7 +65,7 @@ def test_locked_profiles_stop_the_run_and_the_plan(small_dbs, tmp_path, command)
     with held(small_dbs.target_url, "LOCK TABLE public.profiles IN ACCESS EXCLUSIVE MODE",
               "profile-sync") as pid:
         code, out = cli(tmp_path, command, "--expected-count", "40", "--lock-timeout", "1s")
-    assert code == BUSY, out
+    assert code == EXIT_BUSY, out
     line(r"error at profile_coverage: the target's public\.profiles stayed locked for 1s by "
          rf"pid {pid} \(user postgres, application profile-sync, {SINCE}\); nothing was "
          r"changed: let that session finish \(or end it\), then run again", out)
@@ -79,7 +79,7 @@ def test_locked_auth_user_stops_the_source_read(small_dbs, tmp_path):
     with held(small_dbs.source_admin_url, "LOCK TABLE auth_user IN ACCESS EXCLUSIVE MODE",
               "legacy-batch") as pid:
         code, out = cli(tmp_path, "run", "--expected-count", "40", "--lock-timeout", "1s")
-    assert code == BUSY, out
+    assert code == EXIT_BUSY, out
     line(r"error at clean_doctors: the source's auth_user stayed locked for 1s by pid "
          rf"{pid} \(user postgres, application legacy-batch, since a time role {READER} "
          r"may not see\); nothing was changed: let that session finish \(or end it\), then "
@@ -97,20 +97,20 @@ def test_locked_ledger(small_dbs, tmp_path):
               "ledger-audit") as pid:
         blocker = blocked.format(pid=pid)
         code, out = cli(tmp_path, "history", "--lock-timeout", "1s")
-        assert code == BUSY, out
+        assert code == EXIT_BUSY, out
         line(f"doctor-migration: error: {blocker}", out)
 
         code, out = cli(tmp_path, "rollback", "--last", "--lock-timeout", "1s")
-        assert code == BUSY, out
+        assert code == EXIT_BUSY, out
         line(f"doctor-migration: error: {blocker}", out)
 
         code, out = cli(tmp_path, "rollback", run.run_id, "--lock-timeout", "1s")
-        assert code == BUSY, out
+        assert code == EXIT_BUSY, out
         line(f"error at rollback_run: {blocker}", out)
 
         assert target.load_committed(small_dbs.target_url, run.run_id, "1s") is None
         code, out = cli(tmp_path, "run", "--expected-count", "40", "--lock-timeout", "1s")
-        assert code == BUSY, out
+        assert code == EXIT_BUSY, out
         line(f"error at loaded_doctors: {blocker}", out)
         assert re.search(
             r"did not complete; the target could not be asked whether its load committed "
@@ -127,7 +127,7 @@ def test_create_indexes_behind_an_open_snapshot(small_dbs, tmp_path):
               psycopg.IsolationLevel.REPEATABLE_READ) as pid:
         code, out = cli(tmp_path, "run", "--expected-count", "40", "--lock-timeout", "1s",
                         "--create-indexes")
-    assert code == BUSY, out
+    assert code == EXIT_BUSY, out
     line(r"error at loaded_doctors: CREATE INDEX CONCURRENTLY doctors_legacy_user_id_idx waited "
          rf"1s for pid {pid} \(user postgres, application long-report, {SINCE}\), which holds "
          r"an older snapshot; the invalid index it left was dropped and nothing was changed: "
@@ -146,7 +146,7 @@ def test_migration_lock_held_is_busy_naming_the_holder(small_dbs, tmp_path):
     with held(small_dbs.target_url, f"SELECT pg_advisory_xact_lock({target.MIGRATION_LOCK_KEY})",
               "other-migration") as pid:
         code, out = cli(tmp_path, "run", "--expected-count", "40")
-    assert code == BUSY, out
+    assert code == EXIT_BUSY, out
     line(r"error at loaded_doctors: another migration or rollback is running on the target: "
          rf"other-migration \(pid {pid}, user postgres, since 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d "
          r"UTC\); nothing was changed, wait for it to finish, then run again", out)
@@ -157,7 +157,7 @@ def test_explain_waits_no_longer_than_the_lock_timeout(small_dbs, tmp_path):
     with held(small_dbs.target_url, "LOCK TABLE public.doctors IN ACCESS EXCLUSIVE MODE",
               "nightly-vacuum") as pid:
         code, out = cli(tmp_path, "explain", "1", "--lock-timeout", "1s")
-    assert code == BUSY, out
+    assert code == EXIT_BUSY, out
     line(r"doctor-migration: error: the target's public\.doctors stayed locked for 1s by pid "
          rf"{pid} \(user postgres, application nightly-vacuum, {SINCE}\); nothing was changed: "
          r"let that session finish \(or end it\), then run again", out)

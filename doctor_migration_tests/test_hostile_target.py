@@ -10,7 +10,8 @@ import psycopg
 from psycopg import sql
 
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
-from doctor_migration.runner import BAD_INPUT, roll_back
+from doctor_migration.runner import roll_back
+from doctor_migration.names import EXIT_BAD_INPUT
 from doctor_migration_tests.helpers import doctors, lone_clean_ids, migrate, snapshot
 from doctor_migration_tests.servers import with_user
 from doctor_migration_tests.test_preflight import grant, new_role
@@ -52,7 +53,7 @@ def test_policies_that_may_hide_rows_are_refused_and_the_suggested_policies_fix_
     before = snapshot(small_dbs.target_url)
 
     refused = migrate(39)
-    assert refused.exit_code == BAD_INPUT
+    assert refused.exit_code == EXIT_BAD_INPUT
     bypass = "connect as a role with BYPASSRLS (on Supabase: postgres) or as the table's owner"
     assert refused.failures == [(
         "error at profile_coverage: the target is not ready for the migration, nothing was "

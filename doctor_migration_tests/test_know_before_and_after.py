@@ -102,7 +102,9 @@ def test_plan_writes_nothing_and_reports_what_the_run_then_does(small_dbs):
     run = migrate(39)
     assert run.success, run.failures
     assert run.report_json["counts"] == counts
-    assert counts["updated"] == 2 and counts["deleted"] + counts["inserted"] >= 1
+    # 3 and 4 differ in bio; 40, now inactive, had no duplicate to take its place: deleted.
+    assert (counts["inserted"], counts["updated"], counts["deleted"], counts["unchanged"]) == (
+        0, 2, 1, 37)
 
 
 def test_plan_exits_non_zero_when_a_gate_would_stop(small_dbs):
@@ -163,7 +165,9 @@ def test_native_doctor_changed_during_the_run_is_caught(small_dbs):
                 FOR EACH STATEMENT EXECUTE FUNCTION public.touch_natives();""")
     outcome = migrate(40)
     assert not outcome.success
-    assert "native_doctors_untouched" in "\n".join(outcome.failures)
+    failing = [c for c in outcome_checks(outcome) if not c.passed]
+    assert [c.check_name for c in failing] == ["native_doctors_untouched"]
+    assert "changed during the run" in failing[0].description
 
 
 def outcome_checks(outcome):

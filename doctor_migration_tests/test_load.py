@@ -91,10 +91,19 @@ def test_new_clean_doctor_is_inserted_next_to_existing_rows(small_dbs):
     with small_dbs.target() as conn:
         conn.execute("DELETE FROM public.doctors WHERE legacy_user_id = %s", (uid,))
     outcome = migrate(40)
+    assert outcome.success, outcome.failures
     assert "| inserted | 1 |" in outcome.report
+    assert "| unchanged (not written) | 39 |" in outcome.report
     after = doctors(small_dbs.target_url)
     kept = {k: v for k, v in before.items() if v["legacy_user_id"] != uid}
     assert {k: after[k] for k in kept} == kept
+    # The row is back, as the mapping writes it: only its identity and timestamps are new.
+    (old,) = [v for v in before.values() if v["legacy_user_id"] == uid]
+    (new_id,) = set(after) - set(kept)
+    fresh = {"id", "created_at", "updated_at"}
+    assert new_id not in before
+    assert {k: v for k, v in after[new_id].items() if k not in fresh} \
+        == {k: v for k, v in old.items() if k not in fresh}
 
 
 def test_dry_run_changes_nothing_and_predicts_the_run(small_dbs):

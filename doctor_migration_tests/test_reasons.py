@@ -8,7 +8,8 @@ import psycopg
 import pytest
 
 from doctor_migration.migration import target
-from doctor_migration.runner import BAD_INPUT, BUSY, STOPPED, roll_back
+from doctor_migration.runner import roll_back
+from doctor_migration.names import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_STOPPED
 from doctor_migration_tests.helpers import migrate, snapshot
 
 
@@ -35,7 +36,7 @@ def test_every_check_result_has_its_summary_as_description(small_dbs):
 def test_failed_gate_fails_the_step_with_the_sentence(small_dbs):
     before = snapshot(small_dbs.target_url)
     outcome = migrate(41, dry_run=True)
-    assert outcome.exit_code == STOPPED
+    assert outcome.exit_code == EXIT_STOPPED
     description, metadata = failure_of(outcome, "clean_doctors")
     assert description == ("check clean_doctor_count_is_expected failed: 40 clean doctors in "
                            "the source, 41 expected")
@@ -49,7 +50,7 @@ def test_failed_gate_fails_the_step_with_the_sentence(small_dbs):
 
 def test_refused_rollback_is_a_failure_exit_1(small_dbs):
     outcome = roll_back("no-such-run", progress=False)
-    assert outcome.exit_code == STOPPED
+    assert outcome.exit_code == EXIT_STOPPED
     description, metadata = failure_of(outcome, "rollback_run")
     assert metadata == {"error_class": "RollbackRefused"}
     assert "no run no-such-run in the ledger" in description
@@ -61,7 +62,7 @@ def test_held_migration_lock_is_a_failure_exit_75(small_dbs):
     with psycopg.connect(small_dbs.target_url, application_name="other-migration") as other:
         other.execute("SELECT pg_advisory_xact_lock(%s)", (target.MIGRATION_LOCK_KEY,))
         outcome = migrate(40)
-    assert outcome.exit_code == BUSY
+    assert outcome.exit_code == EXIT_BUSY
     description, metadata = failure_of(outcome, "loaded_doctors")
     assert metadata == {"error_class": "DatabaseBusy"}
     assert description.startswith("another migration or rollback is running on the target: "
@@ -74,7 +75,7 @@ def test_missing_source_table_is_a_failure_exit_2(small_dbs):
     with small_dbs.source() as conn:
         conn.execute("DROP TABLE dispatch_patient")
     outcome = migrate(40)
-    assert outcome.exit_code == BAD_INPUT
+    assert outcome.exit_code == EXIT_BAD_INPUT
     description, metadata = failure_of(outcome, "clean_doctors")
     assert metadata == {"error_class": "MigrationError"}
     assert "dispatch_patient" in description and "\n" not in description
@@ -82,8 +83,8 @@ def test_missing_source_table_is_a_failure_exit_2(small_dbs):
 
 
 @pytest.mark.parametrize("error_class, code", [
-    ("StopMigration", STOPPED), ("RollbackRefused", STOPPED), ("DatabaseBusy", BUSY),
-    ("StageGone", BUSY), ("MigrationError", BAD_INPUT)])
+    ("StopMigration", EXIT_STOPPED), ("RollbackRefused", EXIT_STOPPED), ("DatabaseBusy", EXIT_BUSY),
+    ("StageGone", EXIT_BUSY), ("MigrationError", EXIT_BAD_INPUT)])
 def test_exit_code_follows_the_failure_error_class(error_class, code):
     """Any op that fails with a Failure carrying error_class gets the class's exit code, by
     type: StageGone is a DatabaseBusy."""
@@ -100,5 +101,5 @@ def test_exit_code_follows_the_failure_error_class(error_class, code):
     result = one_step.execute_in_process(raise_on_error=False)
     lines, exit_code = runner._step_failures(result.get_step_failure_events())
     assert exit_code == code
-    verb = "stopped" if code == STOPPED else "error"
+    verb = "stopped" if code == EXIT_STOPPED else "error"
     assert lines == [f"{verb} at failing: the sentence"]

@@ -4,36 +4,46 @@
 import psycopg
 import pytest
 
-from doctor_migration.runner import STOPPED
+from doctor_migration.names import EXIT_STOPPED
 from doctor_migration_tests.helpers import lone_clean_ids, migrate, snapshot
 
 
-def stops(dbs, expected_count: int, *needles: str):
+def stops(dbs, expected_count: int, *needles: str, gate: str | None = None,
+          offenders: list[int] | None = None):
+    """The run stops with nothing written, its failures saying every needle; with `gate`, that
+    check of step 1.3 is the only one failing, naming exactly `offenders`."""
     before = snapshot(dbs.target_url)
     outcome = migrate(expected_count)
     assert not outcome.success
-    assert outcome.exit_code == STOPPED, outcome.failures
+    assert outcome.exit_code == EXIT_STOPPED, outcome.failures
     text = "\n".join(outcome.failures)
     for needle in needles:
         assert needle in text, (needle, text)
     assert snapshot(dbs.target_url) == before
+    if gate is not None:
+        failing = [c for c in outcome.result.get_asset_check_evaluations() if not c.passed]
+        assert [c.check_name for c in failing] == [gate]
+        assert failing[0].metadata["offending_legacy_ids"].value == (offenders or [])
     return outcome
 
 
 def test_wrong_count_stops_before_any_write(small_dbs):
-    stops(small_dbs, 41, "clean_doctor_count_is_expected", "40 clean doctors in the source, 41")
+    stops(small_dbs, 41, "40 clean doctors in the source, 41 expected",
+          gate="clean_doctor_count_is_expected")
 
 
 def test_missing_profile_stops_and_names_the_user(small_dbs):
     with small_dbs.target() as conn:
         conn.execute("DELETE FROM public.profiles WHERE legacy_user_id IN (3, 17)")
-    stops(small_dbs, 40, "every_clean_doctor_has_one_profile", "3 17", "| 3 | no doctor profile |")
+    stops(small_dbs, 40, "| 3 | no doctor profile |", "| 17 | no doctor profile |",
+          gate="every_clean_doctor_has_one_profile", offenders=[3, 17])
 
 
 def test_profile_of_another_type_does_not_count(small_dbs):
     with small_dbs.target() as conn:
         conn.execute("UPDATE public.profiles SET profile_type = 'patient' WHERE legacy_user_id = 5")
-    stops(small_dbs, 40, "every_clean_doctor_has_one_profile", "| 5 | no doctor profile |")
+    stops(small_dbs, 40, "| 5 | no doctor profile |",
+          gate="every_clean_doctor_has_one_profile", offenders=[5])
 
 
 def test_duplicate_profile_stops_and_names_the_user(small_dbs):
@@ -45,7 +55,8 @@ def test_duplicate_profile_stops_and_names_the_user(small_dbs):
             "INSERT INTO public.profiles (id, legacy_user_id, first_name, last_name, email, "
             "profile_type) SELECT u.id, legacy_user_id, first_name, last_name, email, "
             "profile_type FROM u, public.profiles WHERE legacy_user_id = 7")
-    stops(small_dbs, 40, "every_clean_doctor_has_one_profile", "| 7 | 2 doctor profiles |")
+    stops(small_dbs, 40, "| 7 | 2 doctor profiles |",
+          gate="every_clean_doctor_has_one_profile", offenders=[7])
 
 
 @pytest.mark.parametrize("column", ["first_name", "last_name", "email"])
@@ -53,7 +64,8 @@ def test_profile_that_differs_from_the_source_stops(small_dbs, column):
     with small_dbs.target() as conn:
         conn.execute(f"UPDATE public.profiles SET {column} = 'Someone Else' "
                      "WHERE legacy_user_id = 12")
-    stops(small_dbs, 40, "profiles_match_source", f"| 12 | {column} differ |")
+    stops(small_dbs, 40, f"| 12 | {column} differ |", gate="profiles_match_source",
+          offenders=[12])
 
 
 def test_case_and_spacing_differences_are_not_mismatches(small_dbs):

@@ -8,10 +8,11 @@ import json
 
 import psycopg
 
+from doctor_migration import names
 from doctor_migration import runner
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.validation import validate_target
-from doctor_migration.runner import STOPPED
+from doctor_migration.names import EXIT_STOPPED
 from doctor_migration_tests.helpers import lone_clean_ids, migrate, snapshot
 from doctor_migration_tests.test_clear_errors import cli
 
@@ -41,7 +42,7 @@ def test_a_plan_stopped_by_the_count_gate_reports_and_report_shows_it(small_dbs)
     before = snapshot(small_dbs.target_url)
 
     code, plan = cli("plan", "--expected-count", "41")
-    assert code == STOPPED, plan
+    assert code == EXIT_STOPPED, plan
     run_id = plan.split()[2]
     stop = ("**The plan did not complete: stopped at clean_doctors: check "
             "clean_doctor_count_is_expected failed: 40 clean doctors in the source, 41 "
@@ -93,7 +94,7 @@ def test_a_run_stopped_by_a_profile_gate_reports_its_offenders(small_dbs):
         conn.execute("DELETE FROM public.profiles WHERE legacy_user_id = ANY(%s)", (missing,))
     before = snapshot(small_dbs.target_url)
     code, run = cli("run", "--expected-count", "40")
-    assert code == STOPPED, run
+    assert code == EXIT_STOPPED, run
     assert snapshot(small_dbs.target_url) == before
     ids = " ".join(map(str, missing))
     stop = ("**The run did not complete: stopped at clean_doctors: check "
@@ -127,14 +128,14 @@ def test_steps_3_1_to_3_4_name_their_offenders_in_a_plan_and_a_run(small_dbs):
                      "FOR EACH ROW EXECUTE FUNCTION public.rename_profile()")
     summary = f"1 migrated doctors with a test/demo/internal e-mail: legacy user {uid}"
     plan = migrate(40, dry_run=True)
-    assert plan.exit_code == STOPPED
+    assert plan.exit_code == EXIT_STOPPED
     assert plan.failures == [f"check no_test_accounts_migrated failed: {summary}"]
     assert plan.report_json["stops"] == [{"step": "loaded_doctors_pass_validation",
                                           "reason": f"check no_test_accounts_migrated failed: "
                                                     f"{summary}"}]
     assert plan.report_json["counts"]["inserted"] == 40  # the counts the plan did make
     run = migrate(40)
-    assert run.exit_code == STOPPED
+    assert run.exit_code == EXIT_STOPPED
     assert run.failures == [f"stopped at loaded_doctors: validation failed before commit, "
                             f"rolled back: step 3.3 no_test_accounts_migrated: {summary}"]
     assert runner.stored_report()["stops"] == [{"step": "loaded_doctors", "reason": (
@@ -179,7 +180,7 @@ def test_report_of_a_run_refused_by_the_preflight_says_where_it_stopped(small_db
     with small_dbs.target() as conn:
         conn.execute("ALTER TABLE public.doctors DROP COLUMN npi_number")
     outcome = migrate(40)
-    assert outcome.exit_code == runner.BAD_INPUT
+    assert outcome.exit_code == names.EXIT_BAD_INPUT
     assert outcome.report is None  # nothing computed: the error is the whole story
     stored = runner.stored_report()
     assert stored["run_id"] == outcome.run_id and stored["outcome"] == "stopped"

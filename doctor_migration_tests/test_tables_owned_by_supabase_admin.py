@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from doctor_migration.demo.world import generate_world
-from doctor_migration.runner import BAD_INPUT, roll_back
+from doctor_migration.runner import roll_back
+from doctor_migration.names import EXIT_BAD_INPUT
 from doctor_migration_tests.helpers import doctors, make_databases, migrate
 
 
@@ -55,7 +56,7 @@ def test_run_rerun_and_rollback_as_postgres(admin_owned):
 
 def test_the_index_is_left_to_the_tables_owner(admin_owned):
     outcome = migrate(40, create_indexes=True)
-    assert outcome.exit_code == BAD_INPUT
+    assert outcome.exit_code == EXIT_BAD_INPUT
     assert outcome.failures == [
         "error at loaded_doctors: the index was not created (must be owner of table doctors): "
         "only the owner of public.doctors may create it; ask them to run: CREATE INDEX "

@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from doctor_migration_tests.servers import free_port
+
 # As from a pip-installed package, with no repository around it: serve_ui writes a workspace.
 SCRIPT = """
 import sys
@@ -18,12 +20,6 @@ from doctor_migration.demo import ui
 ui.REPO_WORKSPACE = Path(sys.argv[1]) / "no-checkout" / "workspace.yaml"
 sys.exit(ui.serve_ui(Path(sys.argv[1]), {}, port=int(sys.argv[2])))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def processes() -> dict[int, tuple[int, int, str]]:

@@ -4,6 +4,7 @@ materialization in the run's event log, and the target in SQL: no value passes b
 
 import dagster as dg
 
+from doctor_migration import names
 from doctor_migration.defs.failures import fails_with_reason
 from doctor_migration.defs.resources import PostgresResource
 from doctor_migration.migration import locks, reconcile, stage, timings
@@ -12,38 +13,37 @@ from doctor_migration.migration.load import LoadResult
 from doctor_migration.migration.report import markdown_table
 from doctor_migration.migration.target import Timeouts
 from doctor_migration.migration.validation import ValidationResult, validate_committed
-
-SHOWN = 50  # offending legacy ids listed in a check's metadata
+from doctor_migration.names import SHOWN  # offending legacy ids in a check's metadata
 # The metadata key of the check results a dry run's op records (defs/dry_run.py).
 CHECK_RESULTS = "check_results"
 
 # Step 1.3 of the plan, evaluated by the clean_doctors asset itself.
 CLEAN_DOCTOR_CHECKS = [
     dg.AssetCheckSpec(
-        "clean_doctor_count_is_expected", asset="clean_doctors", blocking=True,
+        names.CLEAN_DOCTOR_COUNT_IS_EXPECTED, asset="clean_doctors", blocking=True,
         description="Step 1.3: the source yields exactly the expected number of clean doctors.",
     ),
     dg.AssetCheckSpec(
-        "every_clean_doctor_has_one_profile", asset="clean_doctors", blocking=True,
+        names.EVERY_CLEAN_DOCTOR_HAS_ONE_PROFILE, asset="clean_doctors", blocking=True,
         description="Step 1.3: each clean doctor has exactly one doctor profile in the target.",
     ),
     dg.AssetCheckSpec(
-        "profiles_match_source", asset="clean_doctors", blocking=True,
+        names.PROFILES_MATCH_SOURCE, asset="clean_doctors", blocking=True,
         description="Step 1.3: profile names and e-mails equal the source's "
                     "(trimmed, case-insensitive).",
     ),
     dg.AssetCheckSpec(
-        "no_clean_doctor_fails_step_3_3", asset="clean_doctors", blocking=True,
+        names.NO_CLEAN_DOCTOR_FAILS_STEP_3_3, asset="clean_doctors", blocking=True,
         description="Step 3.3, before any write: no clean doctor has a test, demo or internal "
                     "e-mail by step 3.3's rules, in the source or in its profile.",
     ),
     dg.AssetCheckSpec(
-        "every_source_user_accounted_for", asset="clean_doctors", blocking=True,
+        names.EVERY_SOURCE_USER_ACCOUNTED_FOR, asset="clean_doctors", blocking=True,
         description="Every auth_user is migrated or excluded with its first reason; the totals "
                     "add up and the migrated set is exactly the plan's step 1.1 result.",
     ),
     dg.AssetCheckSpec(
-        "no_users_merged_under_a_blank_email", asset="clean_doctors",
+        names.NO_USERS_MERGED_UNDER_A_BLANK_EMAIL, asset="clean_doctors",
         description="Step 1.1 merged no users as duplicates by e-mail because their e-mails "
                     "are blank (warning only: the plan's SQL is kept as written).",
     ),
@@ -53,11 +53,12 @@ CLEAN_DOCTOR_CHECKS = [
 LOADED_DOCTOR_CHECKS = [
     dg.AssetCheckSpec(name, asset="loaded_doctors", blocking=True, description=text)
     for name, text in [
-        ("migrated_doctor_count_is_expected",
+        (names.MIGRATED_DOCTOR_COUNT_IS_EXPECTED,
          "Step 3.1: as many migrated doctors as clean doctors."),
-        ("no_orphaned_doctors", "Step 3.2: every doctor has its profile."),
-        ("no_test_accounts_migrated", "Step 3.3: no test, demo or internal account was migrated."),
-        ("legacy_ids_present_and_unique",
+        (names.NO_ORPHANED_DOCTORS, "Step 3.2: every doctor has its profile."),
+        (names.NO_TEST_ACCOUNTS_MIGRATED,
+         "Step 3.3: no test, demo or internal account was migrated."),
+        (names.LEGACY_IDS_PRESENT_AND_UNIQUE,
          "Step 3.4: every clean legacy id has exactly one migrated row."),
     ]
 ]
@@ -65,13 +66,13 @@ LOADED_DOCTOR_CHECKS = [
 
 RECONCILIATION_CHECKS = [
     dg.AssetCheckSpec(
-        "migrated_rows_match_mapping", asset="loaded_doctors", blocking=True,
+        names.MIGRATED_ROWS_MATCH_MAPPING, asset="loaded_doctors", blocking=True,
         additional_deps=["doctor_rows"],
         description="Every migrated row, read back from the target, equals the step 2.2 "
                     "mapping column by column.",
     ),
     dg.AssetCheckSpec(
-        "native_doctors_untouched", asset="loaded_doctors", blocking=True,
+        names.NATIVE_DOCTORS_UNTOUCHED, asset="loaded_doctors", blocking=True,
         additional_deps=["doctor_rows"],
         description="Doctors created in Supabase (legacy_user_id IS NULL) are exactly as "
                     "before the run.",
@@ -81,11 +82,11 @@ RECONCILIATION_CHECKS = [
 # Step 4: measured, warned about, never blocking (WARN severity).
 TIMING_CHECKS = [
     dg.AssetCheckSpec(
-        "profile_join_under_100ms", asset="loaded_doctors",
+        names.PROFILE_JOIN_UNDER_100MS, asset="loaded_doctors",
         description="Step 4.1: the doctors-profiles join runs under 100 ms (warning only).",
     ),
     dg.AssetCheckSpec(
-        "legacy_id_lookup_under_10ms", asset="loaded_doctors",
+        names.LEGACY_ID_LOOKUP_UNDER_10MS, asset="loaded_doctors",
         description="Step 4.2: a lookup by legacy_user_id runs under 10 ms (warning only).",
     ),
 ]
@@ -216,7 +217,7 @@ def load_summary(instance: dg.DagsterInstance, run_id: str) -> tuple[LoadResult,
         if entry is None:
             raise dg.Failure("loaded_doctors was never materialized: run the migration first")
         meta = {k: v.value for k, v in entry.asset_materialization.metadata.items()}
-    return LoadResult.from_json(meta["load_result"]), meta.get("lock_timeout", "30s")
+    return LoadResult.from_json(meta["load_result"]), meta.get("lock_timeout", names.LOCK_TIMEOUT)
 
 
 # The checks of loaded_doctors as plain functions of the load's result: the multi-asset checks
@@ -254,7 +255,7 @@ def reconciliation_results(loaded: LoadResult, timeouts: Timeouts,
                          else f"changed during the run (before: {before}, after: {after})"))
     return [
         dg.AssetCheckResult(
-            asset_key="loaded_doctors", check_name="migrated_rows_match_mapping",
+            asset_key="loaded_doctors", check_name=names.MIGRATED_ROWS_MATCH_MAPPING,
             passed=result.passed, description=summary, metadata={
                 "summary": summary, "compared": result.compared,
                 "mismatching": result.differing_count,
@@ -266,7 +267,7 @@ def reconciliation_results(loaded: LoadResult, timeouts: Timeouts,
                     [(uid, ", ".join(result.mismatches[uid])) for uid in shown], "columns"),
             }),
         dg.AssetCheckResult(
-            asset_key="loaded_doctors", check_name="native_doctors_untouched",
+            asset_key="loaded_doctors", check_name=names.NATIVE_DOCTORS_UNTOUCHED,
             passed=untouched, description=native_summary, metadata={
                 "summary": native_summary,
                 "native_doctors": after[0] if after else 0,

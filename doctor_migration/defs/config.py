@@ -5,12 +5,14 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
+from doctor_migration import names
+
 
 class LockConfig(dg.Config):
     """How long a step waits for other sessions' locks."""
 
     lock_timeout: str = Field(
-        default="30s",
+        default=names.LOCK_TIMEOUT,
         description="How long to wait for another session's lock (or, for CREATE INDEX "
                     "CONCURRENTLY, its older snapshot) before stopping with nothing changed.",
     )
@@ -20,7 +22,7 @@ class SelectionConfig(LockConfig):
     """How many clean doctors the operator expects (step 1.3 of the plan)."""
 
     expected_count: int = Field(
-        default=399, gt=0,
+        default=names.EXPECTED_COUNT, gt=0,
         description="Clean doctors the source must yield; "
                     "the run stops before any write otherwise.",
     )
@@ -37,8 +39,9 @@ class LoadConfig(LockConfig):
     )
 
 
-def migration_run_config(expected_count: int = 399, dry_run: bool = False,
-                         lock_timeout: str = "30s", create_indexes: bool = False) -> dg.RunConfig:
+def migration_run_config(expected_count: int = names.EXPECTED_COUNT, dry_run: bool = False,
+                         lock_timeout: str = names.LOCK_TIMEOUT,
+                         create_indexes: bool = False) -> dg.RunConfig:
     """Run config of migrate_doctors or, with dry_run, dry_run_doctor_migration (whose load
     has no index to create); with no arguments, every parameter at its default (what their
     launchpads open with)."""

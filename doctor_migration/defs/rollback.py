@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from doctor_migration import names
 from doctor_migration.defs.failures import fails_with_reason
 from doctor_migration.defs.resources import PostgresResource
 from doctor_migration.migration import ledger, locks
@@ -23,7 +24,7 @@ class RollbackConfig(dg.Config):
         description="Dagster run id of the migration run to undo; empty: the newest run the "
                     "ledger holds that is not rolled back yet. " + WHERE_RUN_IDS_ARE)
     lock_timeout: str = Field(
-        default="30s",
+        default=names.LOCK_TIMEOUT,
         description="How long to wait for another session's lock on doctors or the ledger "
                     "before stopping with nothing changed.")
 

@@ -13,6 +13,7 @@ from psycopg import sql
 
 from doctor_migration.demo.embedded import EmbeddedPostgres, supabase_server
 from doctor_migration.demo.world import generate_world, write_legacy, write_target
+from doctor_migration.names import EXPECTED_COUNT
 
 READER = "legacy_reader"
 TARGET_ROLE = "postgres"
@@ -30,7 +31,7 @@ def grant_select_only(url: str, role: str = READER) -> None:
 
 
 @contextmanager
-def demo_environment(n_clean: int = 399) -> Iterator[dict[str, str]]:
+def demo_environment(n_clean: int = EXPECTED_COUNT) -> Iterator[dict[str, str]]:
     """Start both servers, build the world, yield the environment a run needs; stop on exit."""
     with EmbeddedPostgres() as source, supabase_server() as target:
         world = generate_world(n_clean)

@@ -16,6 +16,8 @@ from importlib.resources import files
 import psycopg
 from psycopg import sql
 
+from doctor_migration.names import EXPECTED_COUNT
+
 # No name here contains "test" or "demo": those are step 1.1's test-account rule.
 FIRST_NAMES = [
     "Amelia", "Bruno", "Carla", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
@@ -72,7 +74,7 @@ class LegacyWorld:
         return self.users[uid - 1]
 
 
-def generate_world(n_clean: int = 399, seed: int = 2025) -> LegacyWorld:
+def generate_world(n_clean: int = EXPECTED_COUNT, seed: int = 2025) -> LegacyWorld:
     """n_clean clean doctors among the traps of step 1.1, all deterministic from the seed."""
     rng = random.Random(seed)
     world = LegacyWorld()

@@ -9,24 +9,16 @@ from dataclasses import dataclass
 
 import psycopg
 
+from doctor_migration import names
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.gates import WHITESPACE, GateResult
-
-# Step 1.1's test/demo/internal-account patterns, bound into select_user_outcomes.sql.
-PATTERNS = {
-    "test": "%test%",
-    "demo": "%demo%",
-    "internal_1": "%brius.com",
-    "internal_2": "%mechanodontics.com",
-}
-REASONS = ["inactive", "no settings and no office", "no active patients",
-           "test/demo/internal account", "duplicate by e-mail", "duplicate by name"]
 
 
 def fetch_user_outcomes(source: psycopg.Connection, user_id: int) -> dict | None:
     """One auth_user's outcome and the facts behind it, read from the source as it is now
     (explain, before any command staged the source); None when there is no such user."""
-    cur = source.execute(load_sql("select_user_outcomes"), {**PATTERNS, "user_id": user_id})
+    cur = source.execute(load_sql("select_user_outcomes"),
+                         {**names.OUTCOME_PARAMETERS, "user_id": user_id})
     row = cur.fetchone()
     return dict(zip([d.name for d in cur.description], row)) if row else None
 
@@ -42,7 +34,7 @@ class Accounting:
 
     @property
     def migrated(self) -> int:
-        return self.by_outcome.get("migrated", 0)
+        return self.by_outcome.get(names.MIGRATED, 0)
 
     @property
     def adds_up(self) -> bool:
@@ -51,15 +43,15 @@ class Accounting:
 
     def rows(self) -> list[list[object]]:
         """[outcome, users] for every outcome, migrated first, then the total."""
-        return ([["migrated", self.migrated]]
-                + [[r, self.by_outcome.get(r, 0)] for r in REASONS]
+        return ([[names.MIGRATED, self.migrated]]
+                + [[r, self.by_outcome.get(r, 0)] for r in names.EXCLUSION_REASONS.values()]
                 + [["source users", self.source_users]])
 
 
 def tally(conn: psycopg.Connection, stage_id: str) -> Accounting:
     """Totals by outcome of the command's stage (source_users), held against the plan's own
     result (its clean_doctors), in SQL on the target."""
-    params = {"run_id": stage_id}
+    params = {"run_id": stage_id, "migrated": names.MIGRATED}
     by_outcome = {str(k): int(v) for k, v in
                   conn.execute(load_sql("select_accounting_tally"), params).fetchall()}
     sides: dict[str, list[int]] = {"not_in_plan": [], "not_accounted": []}
@@ -82,7 +74,7 @@ def every_source_user_accounted_for(accounting: Accounting) -> GateResult:
                       for uid in accounting.missing_from_accounting})
     excluded = accounting.source_users - accounting.migrated
     return GateResult(
-        name="every_source_user_accounted_for",
+        name=names.EVERY_SOURCE_USER_ACCOUNTED_FOR,
         passed=accounting.adds_up,
         summary=(f"{accounting.source_users} source users = {accounting.migrated} migrated + "
                  f"{excluded} excluded with a reason"
@@ -97,7 +89,9 @@ def blank_email_merges(conn: psycopg.Connection, stage_id: str) -> dict[int, lis
     user kept, the users dropped as its duplicates "by e-mail" (select_blank_email_merges.sql)."""
     merges: dict[int, list[int]] = {}
     for kept, dropped in conn.execute(load_sql("select_blank_email_merges"),
-                                      {"run_id": stage_id, "whitespace": WHITESPACE}):
+                                      {"run_id": stage_id, "whitespace": WHITESPACE,
+                                       "duplicate_by_email":
+                                           names.EXCLUSION_REASONS["duplicate_by_email"]}):
         merges.setdefault(int(kept), []).append(int(dropped))
     return merges
 
@@ -115,7 +109,7 @@ def no_users_merged_under_a_blank_email(merges: dict[int, list[int]]) -> GateRes
     groups = "; ".join(f"kept {kept}, dropped {', '.join(map(str, dropped))}"
                        for kept, dropped in merges.items())
     return GateResult(
-        name="no_users_merged_under_a_blank_email",
+        name=names.NO_USERS_MERGED_UNDER_A_BLANK_EMAIL,
         passed=not merges,
         summary=(f"{len(offenders)} users merged under a blank e-mail by step 1.1's "
                  "de-duplication" + (f": {groups}" if groups else "")),

@@ -53,11 +53,6 @@ def _passwords(url: str) -> list[str]:
     return sorted({p for p in found if p}, key=len, reverse=True)
 
 
-def _password(url: str) -> str | None:
-    passwords = _passwords(url)
-    return passwords[0] if passwords else None
-
-
 def redact(url: str) -> str:
     """The URL with any password removed, for messages and logs."""
     try:

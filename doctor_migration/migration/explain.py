@@ -23,6 +23,8 @@ from doctor_migration.migration.errors import MigrationError
 from doctor_migration.migration.gates import WHITESPACE, evaluate_gates
 from doctor_migration.migration.ledger import DONE
 from doctor_migration.migration.target import LEDGER_READ
+from doctor_migration import names
+from doctor_migration.names import LOCK_TIMEOUT
 
 
 def _utc(moment: datetime) -> str:
@@ -34,17 +36,19 @@ OUTCOME_COLUMNS = ["user_id", "outcome", "duplicate_of", "dedup_by", "is_active"
                    "has_office_assignment", "patient_count", "archived_patient_count",
                    "last_login"]
 
+REASONS = names.EXCLUSION_REASONS
 RULES = {
-    "inactive": "auth_user.is_active is false",
-    "no settings and no office": "no dispatch_usersetting row and no office assignment",
-    "no active patients": "no patient with archived false or NULL",
-    "test/demo/internal account": "e-mail or name matches step 1.1's test/demo/internal rule",
+    REASONS["inactive"]: "auth_user.is_active is false",
+    REASONS["no_settings_or_office"]: "no dispatch_usersetting row and no office assignment",
+    REASONS["no_active_patients"]: "no patient with archived false or NULL",
+    REASONS["test_account"]: "e-mail or name matches step 1.1's test/demo/internal rule",
 }
 # The gates of step 1.3 that can stop a run because of one clean doctor, and their rule.
 GATE_RULES = {
-    "every_clean_doctor_has_one_profile": "step 1.3: exactly one doctor profile per clean doctor",
-    "profiles_match_source": "step 1.3: the profile's names and e-mail equal the source's",
-    "no_clean_doctor_fails_step_3_3": "step 3.3's test, demo and internal e-mail rules",
+    names.EVERY_CLEAN_DOCTOR_HAS_ONE_PROFILE:
+        "step 1.3: exactly one doctor profile per clean doctor",
+    names.PROFILES_MATCH_SOURCE: "step 1.3: the profile's names and e-mail equal the source's",
+    names.NO_CLEAN_DOCTOR_FAILS_STEP_3_3: "step 3.3's test, demo and internal e-mail rules",
 }
 BLANK = "merged because both e-mails are blank"
 
@@ -57,9 +61,9 @@ def _staged_outcome(target: psycopg.Connection,
                     user_id: int) -> tuple[dict | None, str, str] | None:
     """(the user's outcome or None, which command's snapshot, its stage id) from the newest
     stage; None when no command has staged the source yet."""
-    names = [stage.REGISTRY, "source_users"]
-    found = {r[0] for r in target.execute(load_sql("select_stage_tables"), {"tables": names})}
-    if found != set(names):
+    tables = [stage.REGISTRY, "source_users"]
+    found = {r[0] for r in target.execute(load_sql("select_stage_tables"), {"tables": tables})}
+    if found != set(tables):
         return None
     row = target.execute(load_sql("select_stage_outcome"), {"user_id": user_id}).fetchone()
     if row is None:
@@ -82,7 +86,7 @@ def _source_outcome(source: psycopg.Connection, user_id: int,
     with locks.bounded_transaction(source, "source", stage.SOURCE_READ, lock_timeout):
         source.execute(load_sql("set_source_time_zone"))
         outcome = fetch_user_outcomes(source, user_id)
-        if outcome is not None and outcome["outcome"] == "duplicate by e-mail":
+        if outcome is not None and outcome["outcome"] == REASONS["duplicate_by_email"]:
             outcome["blank_email"] = source.execute(
                 load_sql("select_user_email_is_blank"),
                 {"user_id": user_id, "whitespace": WHITESPACE}).fetchone()[0]
@@ -105,7 +109,7 @@ def _read_source(source: Callable[[], AbstractContextManager[psycopg.Connection]
 
 def explain_user(source: Callable[[], AbstractContextManager[psycopg.Connection]] | None,
                  target: psycopg.Connection | None, user_id: int, show_pii: bool = False,
-                 lock_timeout: str = "30s") -> list[str]:
+                 lock_timeout: str = LOCK_TIMEOUT) -> list[str]:
     """Lines that explain one legacy user's outcome (step 1.1) and its doctors row. `source`
     connects to the source, which is read only for show_pii, and when the target has no staged
     outcomes yet."""
@@ -115,7 +119,7 @@ def explain_user(source: Callable[[], AbstractContextManager[psycopg.Connection]
             staged = _staged_outcome(target, user_id)
             if staged is not None and staged[0] is not None:
                 merges = blank_email_merges(target, staged[2])
-                if staged[0]["outcome"] == "migrated":
+                if staged[0]["outcome"] == names.MIGRATED:
                     stops = _stops(target, staged[2], user_id)
             rows = target.execute(load_sql("select_doctor_of_legacy_user"),
                                   {"user_id": user_id}).fetchall()
@@ -135,16 +139,16 @@ def explain_user(source: Callable[[], AbstractContextManager[psycopg.Connection]
     outcome = u["outcome"]
     blank = u.get("blank_email") or user_id in merges.get(u["duplicate_of"], [])
     lines = []
-    if outcome == "migrated" and stops:
+    if outcome == names.MIGRATED and stops:
         lines.append(f"legacy user {user_id}: a clean doctor of step 1.1 (de-duplicated by "
                      f"{u['dedup_by']}), but a run stops before any write because of it")
-    elif outcome == "migrated":
+    elif outcome == names.MIGRATED:
         lines.append(f"legacy user {user_id}: migrated (a clean doctor of step 1.1, "
                      f"de-duplicated by {u['dedup_by']})")
-    elif outcome == "duplicate by e-mail" and blank:
+    elif outcome == REASONS["duplicate_by_email"] and blank:
         lines.append(f"legacy user {user_id}: not migrated: {BLANK}: step 1.1 took it for a "
                      f"duplicate by e-mail of user {u['duplicate_of']}, which it kept")
-    elif outcome.startswith("duplicate"):
+    elif outcome in (REASONS["duplicate_by_email"], REASONS["duplicate_by_name"]):
         lines.append(f"legacy user {user_id}: not migrated: {outcome} of user "
                      f"{u['duplicate_of']}, which step 1.1 kept (more active patients, then the "
                      f"later login, then the lower id)")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from doctor_migration import names
 from doctor_migration.migration.db import load_sql
 
 # What Python's str.strip() removes, so that the SQL comparison trims as step 1.3 always has.
@@ -36,7 +37,7 @@ class GateResult:
 def clean_doctor_count_is_expected(clean: int, expected: int) -> GateResult:
     """Step 1.3: the operator states how many clean doctors there must be (the plan's 399)."""
     return GateResult(
-        name="clean_doctor_count_is_expected",
+        name=names.CLEAN_DOCTOR_COUNT_IS_EXPECTED,
         passed=clean == expected,
         summary=f"{clean} clean doctors in the source, {expected} expected",
         total=clean,
@@ -51,7 +52,7 @@ def every_clean_doctor_has_one_profile(clean: int, profiles: dict[int, int]) -> 
     missing = sum(1 for n in profiles.values() if n == 0)
     duplicated = len(offenders) - missing
     return GateResult(
-        name="every_clean_doctor_has_one_profile",
+        name=names.EVERY_CLEAN_DOCTOR_HAS_ONE_PROFILE,
         passed=not offenders,
         summary=(
             f"{clean - len(offenders)} of {clean} clean doctors have exactly one "
@@ -66,7 +67,7 @@ def profiles_match_source(compared: int, differing: dict[int, list[str]]) -> Gat
     """Step 1.3: the profile's first name, last name and e-mail equal the source's (trimmed,
     case-insensitive). Doctors without exactly one profile are the other gate's."""
     return GateResult(
-        name="profiles_match_source",
+        name=names.PROFILES_MATCH_SOURCE,
         passed=not differing,
         summary=(f"{len(differing)} of {compared} profiles differ from the source "
                  "in name or e-mail"),
@@ -85,7 +86,7 @@ def no_clean_doctor_fails_step_3_3(clean: int, matches: list[tuple[int, str, str
         offenders[int(uid)] = f"{offenders[int(uid)]}; {found}" if int(uid) in offenders \
             else found
     return GateResult(
-        name="no_clean_doctor_fails_step_3_3",
+        name=names.NO_CLEAN_DOCTOR_FAILS_STEP_3_3,
         passed=not offenders,
         summary=(f"{len(offenders)} of {clean} clean doctors have a test, demo or internal "
                  "e-mail (step 3.3's rules) in the source or in their profile"),
@@ -107,5 +108,6 @@ def evaluate_gates(conn: psycopg.Connection, stage_id: str, expected: int) -> li
         every_clean_doctor_has_one_profile(clean, counts),
         profiles_match_source(compared, {uid: list(columns) for uid, columns, _ in rows[1:]}),
         no_clean_doctor_fails_step_3_3(
-            clean, conn.execute(load_sql("select_step_3_3_offenders"), params).fetchall()),
+            clean, conn.execute(load_sql("select_step_3_3_offenders"),
+                                {**params, **names.TEST_ACCOUNT_RULES}).fetchall()),
     ]

@@ -26,8 +26,8 @@ from psycopg import sql
 from doctor_migration.migration import target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, os_user
+from doctor_migration.names import LOCK_TIMEOUT, SHOWN
 
-SHOWN = 50
 # ledger_format of the runs this version writes (see create_ledger.sql).
 LEDGER_FORMAT = 2
 # What the ledger's tables must hold (format_type names); more columns are fine.
@@ -180,7 +180,7 @@ def _has_format_column(conn: psycopg.Connection) -> bool:
 
 
 def history(conn: psycopg.Connection, limit: int = 20,
-            lock_timeout: str = "30s") -> list[RunEntry]:
+            lock_timeout: str = LOCK_TIMEOUT) -> list[RunEntry]:
     """The ledger's runs, newest first (empty when no run ever committed)."""
     with target.ledger_transaction(conn, lock_timeout):
         if not _ledger_exists(conn):
@@ -188,7 +188,7 @@ def history(conn: psycopg.Connection, limit: int = 20,
         return [RunEntry(*row) for row in conn.execute(load_sql("select_runs"), {"limit": limit})]
 
 
-def last_run_id(conn: psycopg.Connection, lock_timeout: str = "30s") -> str:
+def last_run_id(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> str:
     """The newest run that is not rolled back."""
     with target.ledger_transaction(conn, lock_timeout):
         row = conn.execute(load_sql("select_last_run")).fetchone() if _ledger_exists(conn) else None

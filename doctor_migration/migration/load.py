@@ -23,6 +23,7 @@ from doctor_migration.migration.errors import MigrationError, StopMigration, os_
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
 from doctor_migration.migration.reconcile import Reconciliation, compare_staged
 from doctor_migration.migration.validation import ValidationResult, validate_target
+from doctor_migration.names import SHOWN
 
 
 @dataclass
@@ -88,7 +89,7 @@ def native_fingerprint(conn: psycopg.Connection) -> tuple[int, str]:
 def _stop_on_duplicate_migrated_rows(conn: psycopg.Connection) -> None:
     duplicates = conn.execute(load_sql("select_duplicate_migrated_doctors")).fetchall()
     if duplicates:
-        named = ", ".join(f"legacy user {uid} ({n} rows)" for uid, n, _ in duplicates[:50])
+        named = ", ".join(f"legacy user {uid} ({n} rows)" for uid, n, _ in duplicates[:SHOWN])
         raise StopMigration(
             f"{len(duplicates)} legacy users already have more than one migrated doctors row: "
             f"{named}; resolve them by hand before migrating"
@@ -156,7 +157,7 @@ def load_doctors(
             if references:
                 raise StopMigration(
                     "migrated doctors that are no longer clean are still referenced, so they "
-                    "cannot be deleted: " + "; ".join(references[:50])
+                    "cannot be deleted: " + "; ".join(references[:SHOWN])
                 )
 
             # Learned before any write, so the plan can say it too.

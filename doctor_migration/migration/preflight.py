@@ -18,6 +18,7 @@ from doctor_migration.migration.errors import MigrationError
 from doctor_migration.migration.ledger import ledger_problem
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
 from doctor_migration.migration.target import STAGE_REGISTRY, STAGE_TABLES
+from doctor_migration.names import LOCK_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,7 @@ def _ledger_problem(role: Role) -> str:
             f"sql/create_doctor_migrator.sql does), or {grant}")
 
 
-def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
+def check_target(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> None:
     """Raise MigrationError naming every grant, table, column or policy the run would lack on
     the target: doctors and profiles readable (and doctors writable) by this role, with no row
     hidden by row level security; the columns the mapping writes, of a type that holds them;
@@ -375,7 +376,7 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
     _raise("target", problems)
 
 
-def check_source(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
+def check_source(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> None:
     """Raise MigrationError naming every table, column or grant step 1.1 would lack on the
     source: auth_user, dispatch_usersetting, dispatch_office_doctors and dispatch_patient, with
     the columns the plan's query reads, readable by this role. Only reads the catalog."""

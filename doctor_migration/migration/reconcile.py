@@ -11,8 +11,7 @@ import psycopg
 
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.stage import stage_doctor_rows
-
-SHOWN = 50
+from doctor_migration.names import SHOWN
 
 
 @dataclass(frozen=True)

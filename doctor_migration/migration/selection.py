@@ -13,6 +13,7 @@ from doctor_migration.migration import locks
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
 from doctor_migration.migration.stage import PROFILES_READ, SOURCE_READ
+from doctor_migration.names import LOCK_TIMEOUT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,13 +42,15 @@ def _run(conn: psycopg.Connection, name: str, role: str) -> pd.DataFrame:
             f"the {role} database {problem}: {exc.diag.message_primary}") from None
 
 
-def fetch_doctor_profiles(target: psycopg.Connection, lock_timeout: str = "30s") -> pd.DataFrame:
+def fetch_doctor_profiles(target: psycopg.Connection,
+                          lock_timeout: str = LOCK_TIMEOUT) -> pd.DataFrame:
     """Phase 1: every profile with profile_type 'doctor' and a legacy_user_id."""
     with locks.bounded_transaction(target, "target", PROFILES_READ, lock_timeout):
         return _run(target, "select_doctor_profiles", "target")
 
 
-def fetch_clean_doctors(source: psycopg.Connection, lock_timeout: str = "30s") -> pd.DataFrame:
+def fetch_clean_doctors(source: psycopg.Connection,
+                        lock_timeout: str = LOCK_TIMEOUT) -> pd.DataFrame:
     """Step 1.1: the plan's query, as written, in one READ ONLY, REPEATABLE READ transaction.
 
     Only a SELECT: no temp table, no write; a role with SELECT on the four tables suffices.

@@ -26,12 +26,12 @@ import psycopg
 from psycopg import sql
 
 from doctor_migration.migration import locks, target
-from doctor_migration.migration.accounting import PATTERNS
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError
 from doctor_migration.migration.ledger import doctor_columns
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
 from doctor_migration.migration.preflight import SOURCE_COLUMNS
+from doctor_migration.names import OUTCOME_PARAMETERS
 
 SCHEMA = "doctor_migration"
 REGISTRY = target.STAGE_REGISTRY
@@ -255,7 +255,7 @@ def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: s
                 imported.set()
                 _pipe(src, tgt, stage_id, command, timeouts,
                       sql.SQL(load_sql("select_user_outcomes").rstrip().removesuffix(";")),
-                      {**PATTERNS, "user_id": None}, "source_users")
+                      {**OUTCOME_PARAMETERS, "user_id": None}, "source_users")
     finally:
         imported.set()
 

@@ -13,6 +13,7 @@ from psycopg import sql
 from doctor_migration.migration import db, locks
 from doctor_migration.migration.db import APPLICATION_NAME, load_sql
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError
+from doctor_migration.names import LOCK_TIMEOUT
 
 # pg_try_advisory_xact_lock key shared by loads and rollbacks ("DMIG").
 MIGRATION_LOCK_KEY = 0x444D4947
@@ -35,7 +36,7 @@ ROLLBACK_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
 class Timeouts:
     """Limits of the tool's transactions on the target."""
 
-    lock_timeout: str = "30s"
+    lock_timeout: str = LOCK_TIMEOUT
     statement_timeout: str = "30min"
     idle_timeout: str = "5min"
 
@@ -162,14 +163,14 @@ def _ask_ledger(url: str, run_id: str, lock_timeout: str) -> tuple[bool | None, 
         return None, ""
 
 
-def load_committed(url: str, run_id: str, lock_timeout: str = "30s") -> bool | None:
+def load_committed(url: str, run_id: str, lock_timeout: str = LOCK_TIMEOUT) -> bool | None:
     """Whether the load of run `run_id` committed on the target (the ledger knows it); None
     when the target cannot be asked, or its ledger stays locked for lock_timeout."""
     return _ask_ledger(url, run_id, lock_timeout)[0]
 
 
 def what_was_written(url: str, run_id: str, dry_run: bool = False,
-                     lock_timeout: str = "30s") -> str:
+                     lock_timeout: str = LOCK_TIMEOUT) -> str:
     """For a run that did not complete: one sentence on the state of the target."""
     if dry_run:
         return "nothing was written to the target (a plan never writes)."

@@ -10,6 +10,11 @@ import psycopg
 from doctor_migration.migration import locks
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError
+from doctor_migration.names import (
+    LEGACY_ID_LOOKUP_UNDER_10MS,
+    LOCK_TIMEOUT,
+    PROFILE_JOIN_UNDER_100MS,
+)
 
 INDEX_ADVICE = ("CREATE INDEX CONCURRENTLY doctors_legacy_user_id_idx "
                 "ON public.doctors (legacy_user_id);")
@@ -51,18 +56,18 @@ def _explain(conn: psycopg.Connection, name: str, params: dict | None = None) ->
 
 
 def measure(conn: psycopg.Connection, legacy_user_id: int | None,
-            lock_timeout: str = "30s") -> list[Timing]:
+            lock_timeout: str = LOCK_TIMEOUT) -> list[Timing]:
     """Steps 4.1 and 4.2 (4.2 only when a migrated legacy id exists), read-only; a lock wait
     ends after lock_timeout."""
     timings = []
     with conn.transaction():
         locks.set_lock_timeout(conn, lock_timeout)
         plan = _explain(conn, "explain_profile_join")
-        timings.append(Timing("4.1", "profile_join_under_100ms", 100.0, plan["Planning Time"],
+        timings.append(Timing("4.1", PROFILE_JOIN_UNDER_100MS, 100.0, plan["Planning Time"],
                               plan["Execution Time"], _node_types(plan["Plan"])))
         if legacy_user_id is not None:
             plan = _explain(conn, "explain_legacy_lookup", {"legacy_user_id": legacy_user_id})
-            timings.append(Timing("4.2", "legacy_id_lookup_under_10ms", 10.0,
+            timings.append(Timing("4.2", LEGACY_ID_LOOKUP_UNDER_10MS, 10.0,
                                   plan["Planning Time"], plan["Execution Time"],
                                   _node_types(plan["Plan"])))
     return timings
@@ -75,7 +80,7 @@ def legacy_id_index(conn: psycopg.Connection) -> str | None:
     return row[0] if row else None
 
 
-def create_legacy_id_index(conn: psycopg.Connection, lock_timeout: str = "30s") -> None:
+def create_legacy_id_index(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> None:
     """Only when the operator asks (--create-indexes): CONCURRENTLY, outside a transaction.
 
     CREATE INDEX CONCURRENTLY waits for the writers of doctors and then for every older

@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from doctor_migration import names
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.stage import stage_doctor_rows
-
-SHOWN = 50
-
-SHOWN = 50  # offending legacy ids a summary names
+from doctor_migration.names import SHOWN
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ def _naming(legacy_ids: list[int]) -> str:
 def validate_target(conn: psycopg.Connection) -> list[ValidationResult]:
     """Steps 3.1–3.4 over the target as `conn` sees it, for the clean doctors staged in
     pg_temp.doctor_stage; each names its offending legacy ids."""
-    cur = conn.execute(load_sql("validate_doctors"))
+    cur = conn.execute(load_sql("validate_doctors"), names.TEST_ACCOUNT_PATTERNS)
     v = dict(zip([d.name for d in cur.description], cur.fetchone()))
     missing = [r[0] for r in conn.execute(load_sql("select_missing_legacy_ids")).fetchall()]
     expected = conn.execute(load_sql("count_doctor_stage")).fetchone()[0]
@@ -49,7 +47,7 @@ def validate_target(conn: psycopg.Connection) -> list[ValidationResult]:
     duplicated = v["duplicated_legacy_ids"]
     return [
         ValidationResult(
-            "3.1", "migrated_doctor_count_is_expected", migrated == expected,
+            "3.1", names.MIGRATED_DOCTOR_COUNT_IS_EXPECTED, migrated == expected,
             f"{migrated} migrated doctors, {expected} clean doctors"
             + (_naming(unexpected) if migrated != expected else ""),
             {"migrated_doctors": migrated, "expected": expected,
@@ -57,21 +55,21 @@ def validate_target(conn: psycopg.Connection) -> list[ValidationResult]:
             unexpected if migrated != expected else [],
         ),
         ValidationResult(
-            "3.2", "no_orphaned_doctors", v["orphaned_doctors"] == 0,
+            "3.2", names.NO_ORPHANED_DOCTORS, v["orphaned_doctors"] == 0,
             f"{v['orphaned_doctors']} doctors without a profile"
             + _naming(v["orphaned_legacy_ids"]),
             {"orphaned_doctors": v["orphaned_doctors"]},
             v["orphaned_legacy_ids"],
         ),
         ValidationResult(
-            "3.3", "no_test_accounts_migrated", not test_accounts,
+            "3.3", names.NO_TEST_ACCOUNTS_MIGRATED, not test_accounts,
             f"{len(test_accounts)} migrated doctors with a test/demo/internal e-mail"
             + _naming(test_accounts),
             {"test_accounts": len(test_accounts)},
             test_accounts,
         ),
         ValidationResult(
-            "3.4", "legacy_ids_present_and_unique",
+            "3.4", names.LEGACY_IDS_PRESENT_AND_UNIQUE,
             not missing and unique == migrated,
             f"{len(missing)} clean legacy ids missing, {migrated - unique} duplicated"
             + _naming(sorted(set(missing) | set(duplicated))),

@@ -1,6 +1,7 @@
 -- Every auth_user with exactly one outcome of step 1.1: migrated, or the first rule that
 -- excludes it, in the plan's order. The rules are step 1.1's, restated per user so each
--- exclusion has a reason; the test-account LIKE patterns are bound (see accounting.py).
+-- exclusion has a reason; the test-account LIKE patterns and the outcomes are bound
+-- (names.OUTCOME_PARAMETERS).
 -- The migrated set must equal select_clean_doctors.sql's result exactly: the clean_doctors
 -- asset checks that on every run, and the tests on generated worlds.
 -- %(user_id)s limits the answer to one user (NULL: everyone).
@@ -63,12 +64,13 @@ eligible AS (
 )
 SELECT u.user_id,
        CASE
-         WHEN NOT u.is_active THEN 'inactive'
-         WHEN NOT (u.has_settings OR u.has_office_assignment) THEN 'no settings and no office'
-         WHEN u.patient_count = 0 THEN 'no active patients'
-         WHEN NOT u.not_test_account THEN 'test/demo/internal account'
-         WHEN e.rank > 1 THEN 'duplicate by ' || u.dedup_by
-         ELSE 'migrated'
+         WHEN NOT u.is_active THEN %(inactive)s
+         WHEN NOT (u.has_settings OR u.has_office_assignment) THEN %(no_settings_or_office)s
+         WHEN u.patient_count = 0 THEN %(no_active_patients)s
+         WHEN NOT u.not_test_account THEN %(test_account)s
+         WHEN e.rank > 1 AND u.dedup_by = 'e-mail' THEN %(duplicate_by_email)s
+         WHEN e.rank > 1 THEN %(duplicate_by_name)s
+         ELSE %(migrated)s
        END AS outcome,
        CASE WHEN e.rank > 1 THEN e.kept_user_id END AS duplicate_of,
        u.dedup_by,

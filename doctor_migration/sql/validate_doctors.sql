@@ -21,15 +21,15 @@ SELECT
     (SELECT count(*) FROM orphaned) AS orphaned_doctors,
     ARRAY(SELECT o.legacy_user_id FROM orphaned AS o
           WHERE o.legacy_user_id IS NOT NULL ORDER BY 1) AS orphaned_legacy_ids,
-    -- 3.3 data quality: no test accounts among migrated doctors
+    -- 3.3 data quality: no test accounts among migrated doctors (names.TEST_ACCOUNT_PATTERNS)
     ARRAY(SELECT d.legacy_user_id
           FROM public.doctors AS d
           JOIN public.profiles AS p ON d.profile_id = p.id
           WHERE d.legacy_user_id IS NOT NULL
-            AND (LOWER(p.email) LIKE '%test%'
-              OR LOWER(p.email) LIKE '%demo%'
-              OR p.email LIKE '%brius.com'
-              OR p.email LIKE '%mechanodontics.com')
+            AND (LOWER(p.email) LIKE %(test)s
+              OR LOWER(p.email) LIKE %(demo)s
+              OR p.email LIKE %(internal_1)s
+              OR p.email LIKE %(internal_2)s)
           ORDER BY 1) AS test_account_legacy_ids,
     -- 3.4 legacy id mapping: present and unique
     (SELECT count(DISTINCT legacy_user_id) FROM public.doctors) AS unique_legacy_ids,

@@ -1,0 +1,76 @@
+"""The names and defaults the layers share, defined once: the domain (migration/), its SQL (bound
+as parameters), the Dagster definitions (defs/) and the command line read them from here. Plain
+values only, no imports: the command line loads this before anything heavy."""
+
+# The run's defaults: the plan's count of clean doctors (step 1.3), and how long any wait for
+# a lock or a snapshot lasts before the tool gives up (a PostgreSQL interval).
+EXPECTED_COUNT = 399
+LOCK_TIMEOUT = "30s"
+# How many offending legacy ids (or rows) a sentence, a check's metadata or a refusal names.
+SHOWN = 50
+
+# Exit codes of the command line.
+EXIT_OK = 0
+EXIT_STOPPED = 1  # a stop condition of the plan held, or a rollback was refused
+EXIT_BAD_INPUT = 2
+EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another session is in the way, try again later
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a death by SIGINT
+
+# Asset checks, named as the predicates they assert. Step 1.3, on clean_doctors (gates.py,
+# accounting.py):
+CLEAN_DOCTOR_COUNT_IS_EXPECTED = "clean_doctor_count_is_expected"
+EVERY_CLEAN_DOCTOR_HAS_ONE_PROFILE = "every_clean_doctor_has_one_profile"
+PROFILES_MATCH_SOURCE = "profiles_match_source"
+NO_CLEAN_DOCTOR_FAILS_STEP_3_3 = "no_clean_doctor_fails_step_3_3"
+EVERY_SOURCE_USER_ACCOUNTED_FOR = "every_source_user_accounted_for"
+# A warning on clean_doctors: users step 1.1 merged under a blank e-mail (accounting.py).
+NO_USERS_MERGED_UNDER_A_BLANK_EMAIL = "no_users_merged_under_a_blank_email"
+# Steps 3.1-3.4, on loaded_doctors (validation.py):
+MIGRATED_DOCTOR_COUNT_IS_EXPECTED = "migrated_doctor_count_is_expected"
+NO_ORPHANED_DOCTORS = "no_orphaned_doctors"
+NO_TEST_ACCOUNTS_MIGRATED = "no_test_accounts_migrated"
+LEGACY_IDS_PRESENT_AND_UNIQUE = "legacy_ids_present_and_unique"
+# Reconciliation, on loaded_doctors (reconcile.py, defs/checks.py):
+MIGRATED_ROWS_MATCH_MAPPING = "migrated_rows_match_mapping"
+NATIVE_DOCTORS_UNTOUCHED = "native_doctors_untouched"
+# Step 4, warnings only (timings.py):
+PROFILE_JOIN_UNDER_100MS = "profile_join_under_100ms"
+LEGACY_ID_LOOKUP_UNDER_10MS = "legacy_id_lookup_under_10ms"
+
+# The test/demo/internal-account LIKE patterns of steps 1.1 and 3.3, as the plan writes them,
+# bound into select_user_outcomes.sql, select_step_3_3_offenders.sql and validate_doctors.sql.
+# "test" and "demo" match the lower-cased text; the internal domains match the e-mail as
+# written (case-sensitive, as in the plan). select_clean_doctors.sql is the plan's step 1.1
+# verbatim, with these literals in it (a test holds the two equal).
+TEST_ACCOUNT_PATTERNS = {
+    "test": "%test%",
+    "demo": "%demo%",
+    "internal_1": "%brius.com",
+    "internal_2": "%mechanodontics.com",
+}
+
+
+def _rule(pattern: str) -> str:
+    """A pattern as a sentence names it: '%demo%' is 'contains "demo"'."""
+    if pattern.startswith("%") and pattern.endswith("%"):
+        return f'contains "{pattern[1:-1]}"'
+    return f'ends with "{pattern[1:]}"'
+
+
+# The patterns and how a sentence names each (`<key>_rule`), for select_step_3_3_offenders.sql.
+TEST_ACCOUNT_RULES = {**TEST_ACCOUNT_PATTERNS,
+                      **{f"{key}_rule": _rule(p) for key, p in TEST_ACCOUNT_PATTERNS.items()}}
+
+# A source user's outcome of step 1.1: migrated, or the first rule that excludes it, in the
+# plan's order (select_user_outcomes.sql binds them; accounting and explain read them back).
+MIGRATED = "migrated"
+EXCLUSION_REASONS = {
+    "inactive": "inactive",
+    "no_settings_or_office": "no settings and no office",
+    "no_active_patients": "no active patients",
+    "test_account": "test/demo/internal account",
+    "duplicate_by_email": "duplicate by e-mail",
+    "duplicate_by_name": "duplicate by name",
+}
+# Everything select_user_outcomes.sql binds besides the user id.
+OUTCOME_PARAMETERS = {**TEST_ACCOUNT_PATTERNS, **EXCLUSION_REASONS, "migrated": MIGRATED}
