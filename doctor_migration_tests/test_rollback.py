@@ -117,8 +117,8 @@ def test_rolling_back_twice_is_refused(small_dbs):
 
 
 def history(capsys) -> list[tuple[str, list[str], str]]:
-    """`doctor-migration history`, newest first: (run id, [ins, upd, del, same], state) for
-    each run, cut at the columns the header starts."""
+    """`doctor-migration history`, newest first: (run id, [expected, ins, upd, del, same],
+    state) for each run, cut at the columns the header starts."""
     assert cli.main(["history"]) == 0
     header, *lines = capsys.readouterr().out.splitlines()
     names = ["run id", "started (UTC)", "by", "version", "expected", "ins", "upd", "del", "same",
@@ -127,22 +127,22 @@ def history(capsys) -> list[tuple[str, list[str], str]]:
     rows = []
     for line in lines:
         cells = [line[a:b].strip() for a, b in zip(starts, starts[1:])]
-        rows.append((cells[0], cells[5:9], cells[9]))
+        rows.append((cells[0], cells[4:9], cells[9]))
     return rows
 
 
 def test_history_and_rollback_last_from_the_command_line(small_dbs, capsys):
     first = migrate(40)
     second = migrate(40)
-    assert history(capsys) == [(second.run_id, ["0", "0", "0", "40"], "applied"),
-                               (first.run_id, ["40", "0", "0", "0"], "applied")]
+    assert history(capsys) == [(second.run_id, ["40", "0", "0", "0", "40"], "applied"),
+                               (first.run_id, ["40", "40", "0", "0", "0"], "applied")]
     assert cli.main(["rollback", "--last"]) == 0
     capsys.readouterr()
     (newest, counts, state), oldest = history(capsys)
-    assert (newest, counts) == (second.run_id, ["0", "0", "0", "40"])
+    assert (newest, counts) == (second.run_id, ["40", "0", "0", "0", "40"])
     assert re.fullmatch(r"rolled back \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by postgres \(.+\)",
                         state), state
-    assert oldest == (first.run_id, ["40", "0", "0", "0"], "applied")
+    assert oldest == (first.run_id, ["40", "40", "0", "0", "0"], "applied")
     assert cli.main(["rollback", second.run_id]) == 1
 
 

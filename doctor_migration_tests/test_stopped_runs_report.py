@@ -164,7 +164,7 @@ def test_every_validation_names_its_offenders(small_dbs):
         conn.execute(load_sql("create_doctor_stage"))
         conn.execute("INSERT INTO pg_temp.doctor_stage (legacy_user_id) "
                      "SELECT unnest(%s::bigint[])", (clean,))
-        results = {v.step: v for v in validate_target(conn)}
+        results = {v.step: v for v in validate_target(conn, len(clean))}
     assert not any(v.passed for v in results.values())
     assert results["3.1"].offenders == sorted([gone, inactive])
     assert results["3.1"].summary == (f"41 migrated doctors, 40 clean doctors: legacy users "

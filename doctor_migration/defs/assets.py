@@ -9,6 +9,7 @@ executor runs the job, and no row of data passes through Dagster's storage.
 
 import dagster as dg
 
+from doctor_migration import names
 from doctor_migration.defs import sources
 from doctor_migration.defs.checks import (
     CHECK_RESULTS,
@@ -80,6 +81,13 @@ DOCTOR_ROW_COLUMNS = [
 def stage_id(context: dg.OpExecutionContext) -> str:
     """The command's stage: its run id (a re-execution keeps its root run's stage)."""
     return context.run.root_run_id or context.run.run_id
+
+
+def expected_count(context: dg.OpExecutionContext) -> int:
+    """The count of clean doctors the operator expects: clean_doctors' setting in this run."""
+    ops = (context.run.run_config or {}).get("ops") or {}
+    selection = (ops.get("clean_doctors") or {}).get("config") or {}
+    return selection.get("expected_count", names.EXPECTED_COUNT)
 
 
 def command(context: dg.OpExecutionContext) -> str:
@@ -185,6 +193,7 @@ def load(context: dg.OpExecutionContext, config: LockConfig, target: PostgresRes
         with locks.naming_blockers(conn, "target", LOAD_TABLES, config.lock_timeout):
             result = load_doctors(
                 conn, stage_id(context), run_id=context.run.run_id, dry_run=dry_run,
+                expected_count=expected_count(context),
                 timeouts=Timeouts(lock_timeout=config.lock_timeout),
             )
         index = timings.legacy_id_index(conn)

@@ -76,10 +76,6 @@ class LoadResult:
         return cls(**values)
 
 
-class _DryRunDone(Exception):
-    pass
-
-
 def native_fingerprint(conn: psycopg.Connection) -> tuple[int, str]:
     """(count, digest of every column) of the doctors created in Supabase."""
     count, digest = conn.execute(load_sql("select_native_doctors_fingerprint")).fetchone()
@@ -123,89 +119,23 @@ def load_doctors(
     timeouts: target.Timeouts = target.Timeouts(),
 ) -> LoadResult:
     """Merge the command's doctor_rows (the stage `stage_id`) into public.doctors in one
-    transaction.
+    transaction: plan the changes, apply them with the ledger, verify before COMMIT.
 
-    With dry_run the same statements run and are rolled back: the result says what a run
-    would do, and the target (doctors and ledger) is left exactly as it was.
+    With dry_run the same statements run and the transaction is rolled back: the result says
+    what a run would do, and the target (doctors and ledger) is left exactly as it was.
     """
     started = time.perf_counter()
     command = "plan" if dry_run else "run"
     result = LoadResult(run_id=run_id, dry_run=dry_run, clean_count=0, stage_id=stage_id)
     try:
-        with conn.transaction():
+        with conn.transaction(force_rollback=dry_run):
             target.begin(conn, command, run_id, timeouts)
             stage.hold(conn, stage_id, command)
             target.lock_doctors(conn, timeouts.lock_timeout)
             target.ensure_ledger(conn)
-            stage.stage_doctor_rows(conn, stage_id)
-            result.clean_count = conn.execute(load_sql("count_doctor_stage")).fetchone()[0]
-            lookup = conn.execute(load_sql("select_lookup_legacy_id")).fetchone()
-            result.lookup_legacy_id = lookup[0] if lookup else None
-            _stop_on_duplicate_migrated_rows(conn)
-            conn.execute(load_sql("classify_doctor_changes"))
-            counts = dict(conn.execute(load_sql("select_doctor_change_counts")).fetchall())
-            result.inserted = counts.get("insert", 0)
-            result.updated = counts.get("update", 0)
-            result.deleted = counts.get("delete", 0)
-            result.unchanged = counts.get("unchanged", 0)
-            result.changed_columns = [
-                {"column": c, "doctors": n, "examples": list(ex)}
-                for c, n, ex in conn.execute(load_sql("select_changed_columns")).fetchall()
-            ]
-            to_delete = [r[0] for r in conn.execute(load_sql("select_doctors_to_delete"))]
-            references = target.referencing_rows(conn, to_delete)
-            if references:
-                raise StopMigration(
-                    "migrated doctors that are no longer clean are still referenced, so they "
-                    "cannot be deleted: " + "; ".join(references[:SHOWN])
-                )
-
-            # Learned before any write, so the plan can say it too.
-            result.rollback_cannot_restore = ledger.rewritten_columns(
-                conn, ledger.doctor_columns(conn))
-            result.native_before = native_fingerprint(conn)
-            ids = {"run_id": run_id}
-            conn.execute(load_sql("insert_run"), {
-                **ids,
-                "started_at": datetime.now(timezone.utc),
-                "expected_count": expected_count,
-                "clean_count": result.clean_count,
-                "os_user": os_user(),
-                "tool_version": __version__,
-                "ledger_format": ledger.LEDGER_FORMAT,
-            })
-            columns = ledger.doctor_columns(conn)
-
-            def with_image(name: str, slot: str, alias: str) -> sql.Composable:
-                return sql.SQL(load_sql(name)).format(**{slot: ledger.image(columns, alias)})
-
-            before = conn.execute(with_image("insert_before_images", "before", "d"),
-                                  ids).rowcount
-            _expect("recording the rows to change", before, result.updated + result.deleted)
-            _expect("the UPDATE", conn.execute(with_image("update_doctors", "after", "u"),
-                                               ids).rowcount, result.updated)
-            _expect("the INSERT", conn.execute(with_image("insert_doctors", "after", "i"),
-                                               ids).rowcount, result.inserted)
-            _expect("the DELETE", conn.execute(load_sql("delete_doctors")).rowcount,
-                    result.deleted)
-            conn.execute(load_sql("finish_run"), {
-                **ids, "inserted": result.inserted, "updated": result.updated,
-                "deleted": result.deleted, "unchanged": result.unchanged,
-            })
-
-            result.native_after = native_fingerprint(conn)
-            # Steps 3.1-3.4 before COMMIT: any failure rolls the whole load back.
-            result.validation = validate_target(conn)
-            failed = [v for v in result.validation if not v.passed]
-            if failed and not dry_run:
-                raise StopMigration("validation failed before commit, rolled back: " + "; ".join(
-                    f"step {v.step} {v.name}: {v.summary}" for v in failed))
-            if dry_run:
-                result.reconciliation = compare_staged(conn)
-                result.sequences_advanced = _sequences_advanced(conn, result.inserted)
-                raise _DryRunDone
-    except _DryRunDone:
-        pass
+            _plan_changes(conn, stage_id, result)
+            _apply_changes(conn, run_id, expected_count, result)
+            _verify(conn, result)
     except psycopg.errors.InsufficientPrivilege as exc:
         raise MigrationError(
             f"the target role {conn.info.user} lacks a privilege the load needs: "
@@ -217,3 +147,84 @@ def load_doctors(
         ) from None
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _plan_changes(conn: psycopg.Connection, stage_id: str, result: LoadResult) -> None:
+    """What the load will do to each doctors row, counted, and the stop conditions that forbid
+    it, before any write: the command's rows typed like public.doctors, classified."""
+    result.clean_count = stage.stage_doctor_rows(conn, stage_id)
+    lookup = conn.execute(load_sql("select_lookup_legacy_id")).fetchone()
+    result.lookup_legacy_id = lookup[0] if lookup else None
+    _stop_on_duplicate_migrated_rows(conn)
+    conn.execute(load_sql("classify_doctor_changes"))
+    counts = dict(conn.execute(load_sql("select_doctor_change_counts")).fetchall())
+    result.inserted = counts.get("insert", 0)
+    result.updated = counts.get("update", 0)
+    result.deleted = counts.get("delete", 0)
+    result.unchanged = counts.get("unchanged", 0)
+    result.changed_columns = [
+        {"column": c, "doctors": n, "examples": list(ex)}
+        for c, n, ex in conn.execute(load_sql("select_changed_columns")).fetchall()
+    ]
+    to_delete = [r[0] for r in conn.execute(load_sql("select_doctors_to_delete"))]
+    references = target.referencing_rows(conn, to_delete)
+    if references:
+        raise StopMigration(
+            "migrated doctors that are no longer clean are still referenced, so they "
+            "cannot be deleted: " + "; ".join(references[:SHOWN])
+        )
+
+
+def _apply_changes(conn: psycopg.Connection, run_id: str, expected_count: int | None,
+                   result: LoadResult) -> None:
+    """The run in the ledger, then the UPDATE, INSERT and DELETE, each writing its rows'
+    images to the ledger in the same statement; each must touch exactly the planned rows."""
+    columns = ledger.doctor_columns(conn)
+    # Learned before any write, so the plan can say it too.
+    result.rollback_cannot_restore = ledger.rewritten_columns(conn, columns)
+    result.native_before = native_fingerprint(conn)
+    ids = {"run_id": run_id}
+    conn.execute(load_sql("insert_run"), {
+        **ids,
+        "started_at": datetime.now(timezone.utc),
+        "expected_count": expected_count,
+        "clean_count": result.clean_count,
+        "os_user": os_user(),
+        "tool_version": __version__,
+        "ledger_format": ledger.LEDGER_FORMAT,
+    })
+
+    def with_image(name: str, slot: str, alias: str) -> sql.Composable:
+        return sql.SQL(load_sql(name)).format(**{slot: ledger.image(columns, alias)})
+
+    if result.updated or result.deleted:
+        _expect("recording the rows to change", conn.execute(
+            with_image("insert_before_images", "before", "d"), ids).rowcount,
+            result.updated + result.deleted)
+    if result.updated:
+        _expect("the UPDATE", conn.execute(with_image("update_doctors", "after", "u"),
+                                           ids).rowcount, result.updated)
+    if result.inserted:
+        _expect("the INSERT", conn.execute(with_image("insert_doctors", "after", "i"),
+                                           ids).rowcount, result.inserted)
+    if result.deleted:
+        _expect("the DELETE", conn.execute(load_sql("delete_doctors")).rowcount,
+                result.deleted)
+    conn.execute(load_sql("finish_run"), {
+        **ids, "inserted": result.inserted, "updated": result.updated,
+        "deleted": result.deleted, "unchanged": result.unchanged,
+    })
+
+
+def _verify(conn: psycopg.Connection, result: LoadResult) -> None:
+    """Before COMMIT: native doctors as they were, steps 3.1-3.4 (any failure of a run rolls
+    the whole load back); a dry run also reconciles the state it is about to roll back."""
+    result.native_after = native_fingerprint(conn)
+    result.validation = validate_target(conn, result.clean_count)
+    failed = [v for v in result.validation if not v.passed]
+    if failed and not result.dry_run:
+        raise StopMigration("validation failed before commit, rolled back: " + "; ".join(
+            f"step {v.step} {v.name}: {v.summary}" for v in failed))
+    if result.dry_run:
+        result.reconciliation = compare_staged(conn)
+        result.sequences_advanced = _sequences_advanced(conn, result.inserted)

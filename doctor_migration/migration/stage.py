@@ -294,9 +294,10 @@ def map_doctor_rows(conn: psycopg.Connection, stage_id: str) -> int:
     return rows
 
 
-def stage_doctor_rows(conn: psycopg.Connection, stage_id: str) -> None:
+def stage_doctor_rows(conn: psycopg.Connection, stage_id: str) -> int:
     """The command's doctor_rows in pg_temp.doctor_stage, typed like public.doctors (dropped at
-    the end of the transaction): what the load merges and the reconciliation compares."""
+    the end of the transaction): what the load merges and the reconciliation compares. Returns
+    how many rows (the clean doctors)."""
     conn.execute(load_sql("create_doctor_stage"))
     types = {c.name: c for c in doctor_columns(conn)}
     values = sql.SQL(", ").join(
@@ -304,7 +305,7 @@ def stage_doctor_rows(conn: psycopg.Connection, stage_id: str) -> None:
             sql.Identifier("s", name),
             sql.Identifier(types[name].type_schema, types[name].type_name))
         for name in MAPPED_COLUMNS)
-    conn.execute(sql.SQL(load_sql("fill_doctor_stage")).format(values=values),
-                 {"run_id": stage_id})
+    return conn.execute(sql.SQL(load_sql("fill_doctor_stage")).format(values=values),
+                        {"run_id": stage_id}).rowcount
 
 

@@ -34,13 +34,12 @@ def _naming(legacy_ids: list[int]) -> str:
     return f": legacy user{'s' if len(legacy_ids) > 1 else ''} {shown}{more}"
 
 
-def validate_target(conn: psycopg.Connection) -> list[ValidationResult]:
-    """Steps 3.1–3.4 over the target as `conn` sees it, for the clean doctors staged in
-    pg_temp.doctor_stage; each names its offending legacy ids."""
+def validate_target(conn: psycopg.Connection, expected: int) -> list[ValidationResult]:
+    """Steps 3.1–3.4 over the target as `conn` sees it, for the `expected` clean doctors
+    staged in pg_temp.doctor_stage; each names its offending legacy ids."""
     cur = conn.execute(load_sql("validate_doctors"), names.TEST_ACCOUNT_PATTERNS)
     v = dict(zip([d.name for d in cur.description], cur.fetchone()))
     missing = [r[0] for r in conn.execute(load_sql("select_missing_legacy_ids")).fetchall()]
-    expected = conn.execute(load_sql("count_doctor_stage")).fetchone()[0]
     migrated, unique = v["migrated_doctors"], v["unique_legacy_ids"]
     unexpected = sorted(set(v["unexpected_legacy_ids"]) | set(missing))
     test_accounts = v["test_account_legacy_ids"]
@@ -82,5 +81,4 @@ def validate_target(conn: psycopg.Connection) -> list[ValidationResult]:
 def validate_committed(conn: psycopg.Connection, stage_id: str) -> list[ValidationResult]:
     """Steps 3.1–3.4 after the load committed, for the command's doctor_rows; writes nothing."""
     with conn.transaction(force_rollback=True):
-        stage_doctor_rows(conn, stage_id)
-        return validate_target(conn)
+        return validate_target(conn, stage_doctor_rows(conn, stage_id))

@@ -1,1 +1,0 @@
-SELECT count(*) FROM pg_temp.doctor_stage;
