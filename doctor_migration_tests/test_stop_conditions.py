@@ -23,7 +23,8 @@ def stops(dbs, expected_count: int, *needles: str, gate: str | None = None,
     if gate is not None:
         failing = [c for c in outcome.result.get_asset_check_evaluations() if not c.passed]
         assert [c.check_name for c in failing] == [gate]
-        assert failing[0].metadata["offending_legacy_ids"].value == (offenders or [])
+        named = failing[0].metadata["all_offending_legacy_ids"].value
+        assert [int(uid) for uid in named.split()] == (offenders or [])
     return outcome
 
 
