@@ -218,13 +218,13 @@ def _restore(conn: psycopg.Connection, columns: list[Column], images: str,
 
 
 def rewritten_columns(conn: psycopg.Connection, columns: list[Column],
-                      preferred: list | None = None) -> list[str]:
+                      run_id: str | None = None) -> list[str]:
     """The columns the target itself rewrites when the rollback writes a row back (BEFORE
     triggers: updated_at, a version counter...), learned by doing it to one row, in a
     savepoint that is rolled back: updating it to its own image, then deleting and
-    recreating it."""
-    row = conn.execute(load_sql("select_probe_doctor"),
-                       {"preferred": preferred or []}).fetchone()
+    recreating it. A row the run `run_id` inserted is preferred (no other table may
+    reference it)."""
+    row = conn.execute(load_sql("select_probe_doctor"), {"run_id": run_id}).fetchone()
     if row is None:
         return []
     ids = {"doctor_id": row[0]}
@@ -270,9 +270,8 @@ def _refuse_unless_restorable(conn: psycopg.Connection, run_id: str, current: sq
             f"run {run_id} cannot be rolled back exactly: {len(changed)} of its rows changed "
             f"since: {named}. Nothing was changed"
         )
-    inserted = [r[0] for r in conn.execute(
-        load_sql("select_run_doctor_ids"), {"run_id": run_id, "action": "insert"})]
-    references = target.referencing_rows(conn, inserted)
+    references = target.referencing_rows(conn, "select_run_doctor_ids",
+                                         {"run_id": run_id, "action": "insert"})
     if references:
         raise RollbackRefused(
             f"run {run_id} cannot be rolled back: rows it inserted are now referenced: "
@@ -332,9 +331,7 @@ def rollback(conn: psycopg.Connection, run_id: str,
         _stage_images(conn, run_id, ledger_format, columns)
         held = {k for (k,) in conn.execute(load_sql("select_image_columns"))}
         ids = {"run_id": run_id}
-        inserted_ids = [r[0] for r in conn.execute(
-            load_sql("select_run_doctor_ids"), {**ids, "action": "insert"})]
-        rewritten = rewritten_columns(conn, columns, inserted_ids)
+        rewritten = rewritten_columns(conn, columns, run_id)
         compared = [c for c in columns if c.name in held and c.name not in rewritten]
         ignored = sorted(held - {c.name for c in compared})
         # A format 1 image went through to_jsonb: compare today's rows the same way.

@@ -166,8 +166,7 @@ def _plan_changes(conn: psycopg.Connection, stage_id: str, result: LoadResult) -
         {"column": c, "doctors": n, "examples": list(ex)}
         for c, n, ex in conn.execute(load_sql("select_changed_columns")).fetchall()
     ]
-    to_delete = [r[0] for r in conn.execute(load_sql("select_doctors_to_delete"))]
-    references = target.referencing_rows(conn, to_delete)
+    references = target.referencing_rows(conn, "select_doctors_to_delete")
     if references:
         raise StopMigration(
             "migrated doctors that are no longer clean are still referenced, so they "

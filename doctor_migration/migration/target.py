@@ -130,10 +130,12 @@ def ensure_ledger(conn: psycopg.Connection) -> None:
         ) from None
 
 
-def referencing_rows(conn: psycopg.Connection, doctor_ids: list) -> list[str]:
-    """Each table and doctors row among `doctor_ids` that another table's foreign key points at."""
-    if not doctor_ids:
-        return []
+def referencing_rows(conn: psycopg.Connection, doctor_ids: str,
+                     params: dict | None = None) -> list[str]:
+    """Each table and doctors row that another table's foreign key points at, among the
+    doctors rows the statement `doctor_ids` (a sql/ file, bound with `params`) selects. The
+    ids stay in the database, however many rows a run wrote."""
+    ids = sql.SQL(load_sql(doctor_ids).strip().removesuffix(";"))
     found = []
     for _, schema, table, columns, referenced in conn.execute(
             load_sql("select_doctor_foreign_keys")).fetchall():
@@ -141,8 +143,9 @@ def referencing_rows(conn: psycopg.Connection, doctor_ids: list) -> list[str]:
             table=sql.Identifier(schema, table),
             referencing=sql.SQL(", ").join(sql.Identifier("t", c) for c in columns),
             referenced=sql.SQL(", ").join(sql.Identifier("d", c) for c in referenced),
+            doctor_ids=ids,
         )
-        for doctor_id, legacy_id, n in conn.execute(query, {"doctor_ids": doctor_ids}):
+        for doctor_id, legacy_id, n in conn.execute(query, params or {}):
             found.append(
                 f"{schema}.{table} has {n} row(s) referencing doctors row {doctor_id} "
                 f"(legacy user {legacy_id})"
