@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from doctor_migration import cli
+from doctor_migration.migration.db import load_sql
 from doctor_migration.runner import roll_back
 from doctor_migration_tests.helpers import doctors, lone_clean_ids, migrate, snapshot
 
@@ -220,3 +221,24 @@ def test_rollback_job_without_a_run_id_undoes_the_newest_applied_run(small_dbs):
     assert refused.failures == ["stopped at rollback_run: there is no run to roll back: the "
                                 "ledger has no applied run"]
     assert state(small_dbs.target_url) == before
+
+
+def test_the_trigger_probe_takes_a_row_the_run_inserted(small_dbs):
+    """Rollback learns what the target's triggers rewrite on a row the run inserted (no other
+    table may reference it), chosen by the ledger in SQL, not the first migrated row."""
+    stale_target(small_dbs)
+    first_by_id = "00000000-0000-0000-0000-000000000001"
+    with small_dbs.target() as conn:  # a row the run updates, first in id order
+        conn.execute("UPDATE public.doctors SET id = %s WHERE legacy_user_id = 3", (first_by_id,))
+    run = migrate(40)
+    assert run.success, run.failures
+    with small_dbs.target() as conn:
+        inserted = {r[0] for r in conn.execute(
+            load_sql("select_run_doctor_ids"), {"run_id": run.run_id, "action": "insert"})}
+        [(probed,)] = conn.execute(load_sql("select_probe_doctor"),
+                                   {"run_id": run.run_id}).fetchall()
+        [(fallback,)] = conn.execute(load_sql("select_probe_doctor"),
+                                     {"run_id": None}).fetchall()
+    assert len(inserted) == 38
+    assert probed in inserted
+    assert str(fallback) == first_by_id

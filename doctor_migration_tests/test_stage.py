@@ -253,6 +253,9 @@ def test_no_name_or_email_under_dagster_home(small_dbs, dagster_home, tmp_path):
     code, out = cli(tmp_path, "run", "--expected-count", "40")
     assert code == 0, out
     run_id = re.search(r"^Dagster run (\S+)", out, re.MULTILINE).group(1)
+    # A dry run that stops at the gates records what it found too (observations, a Failure).
+    code, out = cli(tmp_path, "plan", "--expected-count", "41")
+    assert code == 1, out
     for args in (["plan", "--expected-count", "40"], ["report"], ["report", run_id, "--json"],
                  ["explain", "1"], ["explain", "2", "--show-pii"], ["history"],
                  ["rollback", run_id]):
