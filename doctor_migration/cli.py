@@ -36,6 +36,11 @@ def positive_int(text: str, at_most: int = BIGINT_MAX) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """A count that may be 0 (--max-deletes 0: delete nothing)."""
+    return positive_int(text) if text.strip() not in ("0", "+0", "-0") else 0
+
+
 def user_id(text: str) -> int:
     return positive_int(text, INTEGER_MAX)
 
@@ -61,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--expected-count", type=positive_int, default=names.EXPECTED_COUNT,
                        metavar="N", help="clean doctors the source must yield "
                                          "(default: %(default)s, the plan's)")
+        p.add_argument("--max-deletes", type=non_negative_int, default=None, metavar="N",
+                       help="the most migrated doctors that are no longer clean the run may "
+                            "delete; above it the run stops before any write (default: the "
+                            f"larger of {names.DELETE_LIMIT_FLOOR} and "
+                            f"{names.DELETE_LIMIT_PERCENT}%% of the migrated doctors)")
         lock_option(p)
 
     run = sub.add_parser("run", help="migrate: gates, load, validation, report")
@@ -119,7 +129,8 @@ def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
     run_id = str(uuid.uuid4())
     print(f"Dagster run {run_id} ({job})", flush=True)
     outcome = migrate(args.expected_count, dry_run=dry_run, lock_timeout=args.lock_timeout,
-                      create_indexes=getattr(args, "create_indexes", False), run_id=run_id)
+                      create_indexes=getattr(args, "create_indexes", False),
+                      max_deletes=getattr(args, "max_deletes", None), run_id=run_id)
     if outcome.report:
         print()
         print(outcome.report)

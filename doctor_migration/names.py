@@ -6,6 +6,13 @@ values only, no imports: the command line loads this before anything heavy."""
 # a lock or a snapshot lasts before the tool gives up (a PostgreSQL interval).
 EXPECTED_COUNT = 399
 LOCK_TIMEOUT = "30s"
+# How many migrated doctors a run may delete unless the operator says (--max-deletes): the
+# larger of DELETE_LIMIT_FLOOR and DELETE_LIMIT_PERCENT of the migrated rows before the run.
+DELETE_LIMIT_FLOOR = 10
+DELETE_LIMIT_PERCENT = 5
+# A re-execution that reuses its root run's stage refuses a source snapshot older than this
+# (a PostgreSQL interval).
+MAX_SNAPSHOT_AGE = "1h"
 # How many offending legacy ids (or rows) a sentence, a check's metadata or a refusal names.
 SHOWN = 50
 

@@ -332,13 +332,15 @@ def _report(run: dg.DagsterRun, recorded: RunEvents) -> dict:
 
 def migrate(expected_count: int = EXPECTED_COUNT, *, dry_run: bool = False,
             lock_timeout: str = LOCK_TIMEOUT,
-            create_indexes: bool = False, run_id: str | None = None,
+            create_indexes: bool = False, max_deletes: int | None = None,
+            run_id: str | None = None,
             progress: bool = True) -> RunOutcome:
     """A migration run (or with dry_run, a plan) in the DAGSTER_HOME instance."""
     from doctor_migration.defs.config import migration_run_config
 
     job = DRY_RUN_JOB if dry_run else MIGRATE_JOB
-    return launch(job, migration_run_config(expected_count, dry_run, lock_timeout, create_indexes),
+    return launch(job, migration_run_config(expected_count, dry_run, lock_timeout, create_indexes,
+                                            max_deletes),
                   run_id=run_id, progress=progress)
 
 
