@@ -13,6 +13,7 @@ from doctor_migration import names, runner
 from doctor_migration.defs.config import migration_run_config
 from doctor_migration.defs.jobs import MIGRATE_JOB
 from doctor_migration.migration import stage
+from doctor_migration.migration.report import render_markdown as report_markdown
 from doctor_migration_tests.helpers import doctors, lone_clean_ids, snapshot
 
 
@@ -72,6 +73,11 @@ def test_a_reexecution_says_which_source_snapshot_it_migrates(small_dbs):
     assert 0 <= metadata["source_snapshot_age_minutes"] < 60
     assert len(said) == 1 and said[0].startswith(
         f"re-executing run {first}: migrating the source as it read it at {read_at}, ")
+    report = runner.stored_report(result.run_id)
+    assert report["source_snapshot"] == {"read_by": first, "taken_at": read_at,
+                                         "age_minutes": metadata["source_snapshot_age_minutes"]}
+    assert (f"**Re-execution:** migrated the source as run `{first}` read it at {read_at}, "
+            in report_markdown(report))
     migrated = doctors(small_dbs.target_url, "legacy_user_id IS NOT NULL")
     assert sorted(d["legacy_user_id"] for d in migrated.values()) == small_dbs.world.clean_ids
 

@@ -241,10 +241,13 @@ def load(context: dg.OpExecutionContext, config: LoadBounds, target: PostgresRes
     mapped, _ = sealed(context, "doctor_rows")
     selected, read_by = sealed(context, "clean_doctors")
     snapshot = {SOURCE_SNAPSHOT_AT: selected.get(SOURCE_SNAPSHOT_AT, "")}
+    reused = None
     with target.connect() as conn:
         if read_by != context.run.run_id:
             age = seal.snapshot_age(conn, snapshot[SOURCE_SNAPSHOT_AT], config.max_snapshot_age)
             snapshot["source_snapshot_age_minutes"] = round(age / 60, 1)
+            reused = {"read_by": read_by, "taken_at": snapshot[SOURCE_SNAPSHOT_AT],
+                      "age_minutes": snapshot["source_snapshot_age_minutes"]}
             context.log.info(
                 f"re-executing run {read_by}: migrating the source as it read it at "
                 f"{snapshot[SOURCE_SNAPSHOT_AT]}, {age / 60:.0f} min ago")
@@ -259,6 +262,7 @@ def load(context: dg.OpExecutionContext, config: LoadBounds, target: PostgresRes
                 max_deletes=config.max_deletes, claim=claim(context),
                 timeouts=Timeouts(lock_timeout=config.lock_timeout),
             )
+        result.source_snapshot = reused
         index = timings.legacy_id_index(conn)
     return {
         "dagster/table_name": "public.doctors",

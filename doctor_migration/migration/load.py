@@ -41,6 +41,9 @@ class LoadResult:
     # The doctor_rows step's seal the load verified (seal.Seal.to_json()), which the checks after
     # the commit verify again before they compare the target with the stage.
     sealed: dict | None = None
+    # A re-execution that reused its root run's stage: {"read_by": the run that read the
+    # source, "taken_at": when, "age_minutes": how long before this load}.
+    source_snapshot: dict | None = None
     # Step 4.2's example: the clean doctor with the most patients.
     lookup_legacy_id: int | None = None
     inserted: int = 0
