@@ -1,22 +1,29 @@
 """The tool's tables in schema doctor_migration (the stage, which holds names and e-mails, and
 the run ledger) carry no grant but the tool's role's and their owners', whatever default
-privileges say or a GRANT by hand added since."""
+privileges say or a GRANT by hand added since; the roles that no grant can stop (superusers,
+members of pg_read_all_data or of the tables' owner) are named by the preflight, as a warning."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from doctor_migration import runner
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.target import TOOL_TABLES
 from doctor_migration.names import EXIT_OK
 from doctor_migration_tests.helpers import migrate
 from doctor_migration_tests.servers import with_user
+from doctor_migration_tests.test_least_privilege import MIGRATOR, create_migrator
+from doctor_migration_tests.test_metadata import materialized
 
 EVERY_PRIVILEGE = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
+READERS = ("roles that may read the stage (names and e-mails) and the run ledger whatever the "
+           "grants on them: ")
 
 
 def new_role(conn: psycopg.Connection, *attributes: str) -> str:
@@ -59,6 +66,11 @@ def unreadable(url: str) -> list[str]:
     return refused
 
 
+def warnings_logged(run_id: str) -> list[str]:
+    return [e.user_message for e in runner.instance().all_logs(run_id)
+            if e.level == logging.WARNING and e.dagster_event is None]
+
+
 @pytest.fixture
 def reporting(small_dbs) -> str:
     """A login role for reports, with the use of the tool's schema; default privileges that the
@@ -87,6 +99,8 @@ def test_default_privileges_grant_the_tools_tables_to_nobody(small_dbs, reportin
         for role in ("anon", "authenticated", "service_role"):
             assert privileged(conn, role) == []
     assert unreadable(with_user(small_dbs.target_url, reporting)) == list(TOOL_TABLES)
+    assert "preflight_warnings" not in materialized(run, "profile_coverage")
+    assert warnings_logged(run.run_id) == []
 
 
 def test_a_grant_added_by_hand_is_gone_after_the_next_run(small_dbs, reporting):
@@ -118,3 +132,53 @@ def test_a_grant_added_by_hand_is_gone_after_the_next_run(small_dbs, reporting):
         for role in (reporting, "anon", "authenticated", "service_role"):
             assert privileged(conn, role) == []
     assert unreadable(with_user(small_dbs.target_url, reporting)) == list(TOOL_TABLES)
+
+
+def test_a_grant_the_tools_role_may_not_revoke_is_named_and_the_run_goes_on(small_dbs):
+    url = create_migrator(small_dbs)
+    assert migrate(40).exit_code == EXIT_OK  # as postgres: the tables are postgres's
+    with small_dbs.target() as conn:
+        role = new_role(conn, "LOGIN")
+        conn.execute(sql.SQL("GRANT SELECT ON doctor_migration.runs TO {}").format(
+            sql.Identifier(role)))
+    warning = (f"role {MIGRATOR} may not revoke the grants of {role} on doctor_migration.runs "
+               "(only its owner may): as postgres, run REVOKE ALL ON doctor_migration.runs "
+               f"FROM {role} CASCADE")
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SUPABASE_DATABASE_URL", url)
+        run = migrate(40)
+    assert run.exit_code == EXIT_OK, run.failures
+    assert materialized(run, "profile_coverage")["preflight_warnings"].value == warning
+    assert warnings_logged(run.run_id) == [warning]
+    with small_dbs.target() as conn:
+        assert privileged(conn, role) == ["runs"]
+
+
+def test_preflight_names_the_roles_that_read_past_every_grant(small_dbs):
+    with small_dbs.target() as conn:
+        everything = new_role(conn, "LOGIN")
+        superuser = new_role(conn, "LOGIN SUPERUSER")
+        through_owner = new_role(conn, "LOGIN")
+        group = new_role(conn, "NOLOGIN")  # no session of its own: its login members count
+        conn.execute(sql.SQL("GRANT pg_read_all_data TO {}, {}").format(
+            sql.Identifier(everything), sql.Identifier(group)))
+        conn.execute(sql.SQL("GRANT postgres TO {}").format(sql.Identifier(through_owner)))
+    try:
+        run = migrate(40)
+        assert run.exit_code == EXIT_OK, run.failures
+        reasons = {everything: "member of pg_read_all_data", superuser: "superuser",
+                   through_owner: "member of postgres, owner of the tool's tables"}
+        warning = READERS + ", ".join(f"{r} ({reasons[r]})" for r in sorted(reasons))
+        assert materialized(run, "profile_coverage")["preflight_warnings"].value == warning
+        assert warnings_logged(run.run_id) == [warning]
+        # What it warns of is so: no grant on the tool's tables, and yet it reads them.
+        with small_dbs.target() as conn:
+            assert acl(conn) == set()  # the owner's default privileges only
+        with psycopg.connect(with_user(small_dbs.target_url, everything)) as conn:
+            assert conn.execute("SELECT count(*) FROM doctor_migration.clean_doctors "
+                                "WHERE run_id = %s", (run.run_id,)).fetchone() == (40,)
+    finally:
+        with small_dbs.target() as conn:
+            for role in (everything, superuser, through_owner, group):
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
