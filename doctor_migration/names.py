@@ -16,6 +16,13 @@ MAX_SNAPSHOT_AGE = "1h"
 # How many offending legacy ids (or rows) a sentence, a check's metadata or a refusal names.
 SHOWN = 50
 
+# Supabase's own login roles, which read every table of a project whatever its grants (the
+# superuser supabase_admin; postgres, supabase_read_only_user and supabase_etl_admin, members of
+# pg_read_all_data; cli_login_postgres, the CLI's login as postgres): the preflight's warning
+# about roles that read the tool's tables past their grants leaves them to the README.
+SUPABASE_PLATFORM_ROLES = ["supabase_admin", "postgres", "supabase_read_only_user",
+                           "supabase_etl_admin", "cli_login_postgres"]
+
 # Exit codes of the command line.
 EXIT_OK = 0
 EXIT_STOPPED = 1  # a stop condition of the plan held, or a rollback was refused

@@ -155,16 +155,19 @@ def table_metadata(name: str, rows: int, columns: list[tuple[str, str, str]],
 
 def stage_profile_coverage(context: dg.OpExecutionContext, config: LockConfig,
                            target: PostgresResource) -> dict:
-    """Preflight the target, start the command's stage and copy the doctor profiles into it;
-    the metadata of what it staged."""
+    """Preflight the target (its warnings logged), start the command's stage and copy the doctor
+    profiles into it; the metadata of what it staged, with the preflight's warnings."""
     timeouts = Timeouts(lock_timeout=config.lock_timeout)
     sid, what = stage_id(context), command(context)
     with target.connect() as conn:
-        preflight.check_target(conn, config.lock_timeout)
+        warnings = preflight.check_target(conn, config.lock_timeout)
+        for warning in warnings:
+            context.log.warning(warning)
         stage.start(conn, sid, what, timeouts, claim(context))
         with stage.transaction(conn, sid, what, timeouts, claim=claim(context)):
             profiles, users, several = stage.profile_coverage_summary(conn, sid)
     return {
+        **({"preflight_warnings": "\n".join(warnings)} if warnings else {}),
         **table_metadata("profile_coverage", profiles, PROFILE_COVERAGE_COLUMNS, sid),
         "legacy_users_with_a_profile": users,
         "legacy_users_with_several_profiles": len(several),

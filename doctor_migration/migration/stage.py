@@ -162,21 +162,23 @@ def transaction(conn: psycopg.Connection, stage_id: str, command: str,
 
 
 def _create(conn: psycopg.Connection) -> None:
-    """The schema and the stage's tables, when one is missing; no grant on them but the
-    owner's."""
+    """The schema and the stage's tables, when one is missing; then, every command, no grant
+    on them or on the ledger but the tool's role's and their owners'."""
     names = [REGISTRY, *TABLES]
     found = {r[0] for r in conn.execute(load_sql("select_stage_tables"), {"tables": names})}
-    if found >= set(names):
-        return
+    if not found >= set(names):
+        _create_tables(conn)
+    target.revoke_extra_grants(conn)
+
+
+def _create_tables(conn: psycopg.Connection) -> None:
+    """The schema and the stage's tables; the API roles kept out of the schema."""
     try:
         with conn.transaction():
             conn.execute(load_sql("create_tool_schema"))
             conn.execute(load_sql("create_stage"))
             roles = [r[0] for r in conn.execute(load_sql("select_api_roles"),
                                                 {"roles": API_ROLES})]
-            grantees = sql.SQL(", ").join([sql.SQL("PUBLIC"), *map(sql.Identifier, roles)])
-            conn.execute(sql.SQL(load_sql("revoke_stage")).format(
-                tables=sql.SQL(", ").join(table(n) for n in names), grantees=grantees))
             if roles:
                 conn.execute(sql.SQL(load_sql("revoke_stage_schema")).format(
                     grantees=sql.SQL(", ").join(map(sql.Identifier, roles))))

@@ -28,6 +28,9 @@ LOAD_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
 # The stage's registry, then its tables in the order a command fills them (create_stage.sql).
 STAGE_REGISTRY = "stages"
 STAGE_TABLES = ("profile_coverage", "clean_doctors", "source_users", "doctor_rows")
+# The ledger's tables, and every table of the tool in schema doctor_migration.
+LEDGER_TABLES = ("runs", "row_changes")
+TOOL_TABLES = (STAGE_REGISTRY, *STAGE_TABLES, *LEDGER_TABLES)
 ROLLBACK_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
                    "doctor_migration.row_changes": "AccessShareLock"}
 
@@ -104,9 +107,29 @@ def ledger_transaction(conn: psycopg.Connection, lock_timeout: str) -> Iterator[
         yield
 
 
+def extra_grants(conn: psycopg.Connection, tables: tuple[str, ...] = TOOL_TABLES) -> list[tuple]:
+    """(table, owner, may_revoke, grantees, grantees as a sentence shows them) for each of the
+    tool's `tables` on which a role other than the tool's, the table's owner and the schema's
+    owner holds a privilege; a None grantee is PUBLIC. may_revoke: the tool's role has the
+    owner's privileges."""
+    return conn.execute(load_sql("select_extra_table_grants"), {"tables": list(tables)}).fetchall()
+
+
+def revoke_extra_grants(conn: psycopg.Connection, tables: tuple[str, ...] = TOOL_TABLES) -> None:
+    """No grant on the tool's `tables` but its own role's and their owners': the stage holds
+    names and e-mails, and default privileges (or a GRANT by hand) may have given them to any
+    role. A table the tool's role does not own is left as it is (the preflight warns)."""
+    for table, _, may_revoke, grantees, _ in extra_grants(conn, tables):
+        if may_revoke:
+            conn.execute(sql.SQL(load_sql("revoke_table_grants")).format(
+                table=sql.Identifier("doctor_migration", table),
+                grantees=sql.SQL(", ").join(sql.SQL("PUBLIC") if g is None else sql.Identifier(g)
+                                            for g in grantees)))
+
+
 def ensure_ledger(conn: psycopg.Connection) -> None:
-    """Create the doctor_migration schema and its tables on first use; mark the runs of a
-    ledger made by an older version as format 1."""
+    """Create the doctor_migration schema and its tables on first use, with no grant but the
+    tool's; mark the runs of a ledger made by an older version as format 1."""
     exists = conn.execute(load_sql("select_ledger_exists")).fetchone()[0]
     if exists and any(table == "runs" and column == "ledger_format" for table, column, _
                       in conn.execute(load_sql("select_ledger_columns"))):
@@ -116,6 +139,7 @@ def ensure_ledger(conn: psycopg.Connection) -> None:
             if not exists:
                 conn.execute(load_sql("create_tool_schema"))
             conn.execute(load_sql("upgrade_ledger" if exists else "create_ledger"))
+            revoke_extra_grants(conn, LEDGER_TABLES)
     except psycopg.errors.InsufficientPrivilege as exc:
         user = conn.info.user
         if exists:
