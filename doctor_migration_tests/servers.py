@@ -152,11 +152,12 @@ def pgbouncer_binary() -> str | None:
 
 
 @contextmanager
-def pgbouncer(databases: dict[str, str], users: list[str]) -> Iterator[int]:
+def pgbouncer(databases: dict[str, str], users: list[str], **settings: int) -> Iterator[int]:
     """A PgBouncer in transaction mode on 127.0.0.1 (the port it yields) in front of each
     database (name: the Unix socket directory of its server), letting `users` in without a
-    password. Hostile to session state on purpose: every server connection is reset (DISCARD
-    ALL) after each transaction, so nothing set in one transaction reaches the next."""
+    password; `settings` override its pool settings (e.g. default_pool_size=1).
+    Hostile to session state on purpose: every server connection is reset (DISCARD ALL) after
+    each transaction, so nothing set in one transaction reaches the next."""
     binary = pgbouncer_binary()
     if binary is None:
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
@@ -166,6 +167,8 @@ def pgbouncer(databases: dict[str, str], users: list[str]) -> Iterator[int]:
     entries = "\n".join(f"{name} = host={socket_dir} port=5432 dbname={name}"
                         for name, socket_dir in databases.items())
     (directory / "userlist.txt").write_text("".join(f'"{u}" ""\n' for u in users))
+    pool = "\n".join(f"{name} = {value}" for name, value in
+                      {"default_pool_size": 5, "query_wait_timeout": 120, **settings}.items())
     (directory / "pgbouncer.ini").write_text(f"""\
 [databases]
 {entries}
@@ -178,7 +181,7 @@ auth_type = trust
 auth_file = {directory}/userlist.txt
 pool_mode = transaction
 max_client_conn = 50
-default_pool_size = 5
+{pool}
 server_reset_query = DISCARD ALL
 server_reset_query_always = 1
 admin_users = {users[0]}

@@ -182,7 +182,7 @@ def stage_clean_doctors(context: dg.OpExecutionContext, config: SelectionConfig,
     of what it staged, and the step 1.3 gates evaluated on it."""
     timeouts = Timeouts(lock_timeout=config.lock_timeout)
     sid, what = stage_id(context), command(context)
-    with source.connect() as conn:
+    with source.connect(config.lock_timeout) as conn:
         preflight.check_source(conn, config.lock_timeout)
     read_at = datetime.now(timezone.utc)
     stage.stage_source(source.connect, target.connect, sid, what, timeouts)

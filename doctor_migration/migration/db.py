@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import socket
+import threading
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -27,12 +31,58 @@ KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
 CLIENT_DEFAULTS = {**KEEPALIVES, "client_encoding": "UTF8"}
 # How long, after a lost connection, to wait for the server to end the tool's old session.
 SETTLE_SECONDS = 10.0
+# How long connecting may take, in seconds, unless the lock timeout is shorter.
+CONNECT_TIMEOUT = 10
+# A duration as PostgreSQL reads a time setting such as lock_timeout: a bare number is
+# milliseconds.
+_DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(us|ms|s|min|h|d)?\s*")
+_UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, None: 1e-3, "s": 1, "min": 60, "h": 3600, "d": 86400}
 
 
 @cache
 def load_sql(name: str) -> str:
     """The statement in doctor_migration/sql/<name>.sql."""
     return files("doctor_migration").joinpath("sql", f"{name}.sql").read_text()
+
+
+def seconds(duration: str) -> float | None:
+    """A time setting as PostgreSQL reads it ("5s", "2min", "500ms"), in seconds; None for 0
+    (no limit) or a text PostgreSQL would refuse (it says why when the tool sets it)."""
+    match = _DURATION.fullmatch(duration)
+    if match is None:
+        return None
+    value = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    return value or None
+
+
+@contextmanager
+def waiting_at_most(conn: psycopg.Connection, limit: float | None) -> Iterator[threading.Event]:
+    """Statements of the block still waiting for the server after `limit` seconds end with an
+    OperationalError, the connection broken; the event yielded tells that this happened.
+    The connection's socket is shut down, not the statement cancelled: PgBouncer drops a cancel
+    for a client it keeps waiting for a server connection ("cancel request for idle client")."""
+    expired = threading.Event()
+    ended = False
+    lock = threading.Lock()
+
+    def expire() -> None:
+        with lock:
+            if not ended:
+                expired.set()
+                with suppress(OSError), socket.socket(fileno=os.dup(conn.fileno())) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(limit, expire) if limit else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield expired
+    finally:
+        with lock:
+            ended = True
+        if timer:
+            timer.cancel()
 
 
 # The password of a URL as the operator wrote it: up to the last "@" of the part before the
@@ -188,8 +238,10 @@ class PinnedConnection(psycopg.Connection):
 
 
 @contextmanager
-def connect(url: str, role: str, **kwargs) -> Iterator[psycopg.Connection]:
-    """A connection to the `role` database ("source" or "target"), closed on exit.
+def connect(url: str, role: str, lock_timeout: str | None = None,
+            **kwargs) -> Iterator[psycopg.Connection]:
+    """A connection to the `role` database ("source" or "target"), closed on exit; connecting
+    takes at most CONNECT_TIMEOUT seconds, or `lock_timeout` if that is shorter.
 
     No prepared statements, so it also works through a transaction pooler (Supabase's 6543);
     every transaction pins the output settings (PinnedConnection).
@@ -201,10 +253,12 @@ def connect(url: str, role: str, **kwargs) -> Iterator[psycopg.Connection]:
     # libpq's complaints quote the URL around the fault, which is often inside the password.
     invalid = f"the {role} database URL is not valid"
     encode = "percent-encode any @, :, /, % or ? in its user name or password (@ as %40)"
+    bound = seconds(lock_timeout or "") or CONNECT_TIMEOUT
     try:
         given = conninfo_to_dict(url)
         conninfo = make_conninfo(
-            url, application_name=APPLICATION_NAME, connect_timeout=10,
+            url, application_name=APPLICATION_NAME,
+            connect_timeout=min(CONNECT_TIMEOUT, math.ceil(bound)),
             **{k: v for k, v in CLIENT_DEFAULTS.items() if k not in given})
     except psycopg.ProgrammingError as exc:
         text = str(exc).strip()

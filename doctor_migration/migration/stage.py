@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql
 
 from doctor_migration.migration import locks, seal, target
-from doctor_migration.migration.db import load_sql
+from doctor_migration.migration.db import load_sql, seconds, waiting_at_most
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError
 from doctor_migration.migration.ledger import doctor_columns
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
@@ -49,7 +49,7 @@ SOURCE_READ = dict.fromkeys(SOURCE_COLUMNS, "AccessShareLock")
 PROFILES_READ = {"public.profiles": "AccessShareLock"}
 NOTHING_CHANGED = "nothing was changed"
 
-Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
+Connect = Callable[..., AbstractContextManager[psycopg.Connection]]
 
 
 class StageGone(DatabaseBusy):
@@ -287,16 +287,39 @@ def _pipe(src: psycopg.Connection, tgt: psycopg.Connection, stage_id: str, comma
         analyze(tgt, name)
 
 
+def _no_session(lock_timeout: str, second: bool) -> DatabaseBusy:
+    """The error for a source session that got no server connection within the lock timeout."""
+    if second:
+        return DatabaseBusy(
+            "the source reads on two sessions sharing one snapshot, and its pooler did not give "
+            f"the second session a server connection within {lock_timeout}; {NOTHING_CHANGED}: "
+            "use the session pooler (Supabase: port 5432) or a direct connection for the "
+            "source, or raise the pool size")
+    return DatabaseBusy(
+        f"the source did not give the tool a session within {lock_timeout} (a pooler with "
+        f"every server connection in use keeps it waiting); {NOTHING_CHANGED}, run again")
+
+
 @contextmanager
 def _source_transaction(src: psycopg.Connection, lock_timeout: str,
                         snapshot: str | None = None) -> Iterator[None]:
-    """The source's READ ONLY, REPEATABLE READ transaction (importing `snapshot`), in UTC."""
+    """The source's READ ONLY, REPEATABLE READ transaction (importing `snapshot`), in UTC.
+    Its start, where a pooler keeps it waiting for a server connection, lasts at most the
+    lock timeout."""
     src.read_only = True
     src.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     try:
-        with src.transaction(snapshot=snapshot):
-            locks.set_lock_timeout(src, lock_timeout)
-            src.execute(load_sql("set_source_time_zone"))
+        with ExitStack() as stack:
+            try:
+                with waiting_at_most(src, seconds(lock_timeout)) as expired:
+                    stack.enter_context(src.transaction(snapshot=snapshot))
+                    locks.set_lock_timeout(src, lock_timeout)
+                    src.execute(load_sql("set_source_time_zone"))
+            except psycopg.OperationalError:
+                if not expired.is_set():
+                    raise
+            if expired.is_set():
+                raise _no_session(lock_timeout, snapshot is not None)
             yield
     except _SourceLockTimeout:
         raise locks.busy(src, "source", SOURCE_READ, lock_timeout) from None
@@ -306,7 +329,7 @@ def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: s
                     timeouts: target.Timeouts, snapshot: str, imported: threading.Event) -> None:
     """The accounting of every source user, in the snapshot of the step 1.1 read."""
     try:
-        with source() as src, target_() as tgt:
+        with source(lock_timeout=timeouts.lock_timeout) as src, target_() as tgt:
             with _source_transaction(src, timeouts.lock_timeout, snapshot):
                 imported.set()
                 _pipe(src, tgt, stage_id, command, timeouts,
@@ -319,9 +342,11 @@ def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: s
 def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
                  timeouts: target.Timeouts) -> None:
     """Step 1.1 (clean_doctors) and every source user's outcome (source_users), from one
-    READ ONLY, REPEATABLE READ snapshot of the source, into the command's stage."""
+    READ ONLY, REPEATABLE READ snapshot of the source, into the command's stage. `source` takes
+    the lock timeout, which bounds every wait for a source connection or session."""
     imported = threading.Event()
-    with source() as src, target_() as tgt, ThreadPoolExecutor(max_workers=1) as pool:
+    with source(lock_timeout=timeouts.lock_timeout) as src, target_() as tgt, \
+            ThreadPoolExecutor(max_workers=1) as pool:
         with _source_transaction(src, timeouts.lock_timeout):
             snapshot = src.execute(load_sql("export_snapshot")).fetchone()[0]
             accounting = pool.submit(_stage_outcomes, source, target_, stage_id, command,
@@ -331,7 +356,8 @@ def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
                       "clean_doctors")
             finally:
                 # The exported snapshot lives as long as this transaction: keep it until the
-                # accounting's connection has imported it (or failed).
+                # accounting's connection has imported it (or failed, at the latest after the
+                # lock timeout).
                 imported.wait()
         accounting.result()  # the accounting's own error, if it failed
 
