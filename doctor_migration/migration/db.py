@@ -5,17 +5,21 @@ from __future__ import annotations
 import re
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from typing import TypeVar
 
 import psycopg
 from psycopg import pq, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from doctor_migration.migration.errors import MigrationError
+from doctor_migration.names import LOCK_TIMEOUT
+
+T = TypeVar("T")
 
 APPLICATION_NAME = "doctor-migration"
 # Notice a dead server within about a minute instead of the system's two hours; a URL that
@@ -27,6 +31,11 @@ KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
 CLIENT_DEFAULTS = {**KEEPALIVES, "client_encoding": "UTF8"}
 # How long, after a lost connection, to wait for the server to end the tool's old session.
 SETTLE_SECONDS = 10.0
+# The pause between two attempts to ask a target that could not be reached.
+RETRY_SECONDS = 0.5
+# PostgreSQL's units of time in a setting, in seconds; a bare number is milliseconds (as for
+# lock_timeout).
+_TIME_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 @cache
@@ -92,6 +101,8 @@ class Transaction:
     application_name: str
     what: str  # "run", "plan" or "rollback"
     run_id: str
+    # The command's --lock-timeout: how long to keep asking a target that cannot be reached.
+    lock_timeout: str = LOCK_TIMEOUT
 
     @property
     def activity(self) -> str:
@@ -113,9 +124,32 @@ def _reason(exc: BaseException, url: str) -> str:
     return scrub(text.splitlines()[0], url) if text else type(exc).__name__
 
 
+def seconds(duration: str) -> float:
+    """A duration as PostgreSQL reads a setting ("30s", "2min", "500ms", "250"), in seconds;
+    the default lock timeout's for 0 (no limit) or anything else."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(us|ms|s|min|h|d)?\s*", duration)
+    value = float(match[1]) * _TIME_UNITS[match[2] or "ms"] if match else 0.0
+    return value or seconds(LOCK_TIMEOUT)
+
+
+def patiently(ask: Callable[[], T | None], lock_timeout: str) -> T | None:
+    """ask()'s answer; while it has none (the target cannot be reached: it may be restarting
+    after a crash), asked again after a pause, for up to lock_timeout."""
+    deadline = time.monotonic() + seconds(lock_timeout)
+    while (answer := ask()) is None and time.monotonic() < deadline:
+        time.sleep(RETRY_SECONDS)
+    return answer
+
+
 def _settle(conninfo: str, transaction: Transaction) -> str | None:
     """The lost transaction's fate: "committed" or "aborted" (its session, if still there,
-    is ended first); "in progress" if it could not be ended; None if the server cannot say."""
+    is ended first); "in progress" if it could not be ended; None if the server cannot say,
+    reconnecting to ask again for up to the command's lock timeout."""
+    return patiently(lambda: _settle_once(conninfo, transaction), transaction.lock_timeout)
+
+
+def _settle_once(conninfo: str, transaction: Transaction) -> str | None:
+    """_settle, asked once."""
     try:
         with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None,
                              connect_timeout=5,
@@ -162,7 +196,8 @@ def connection_lost(conninfo: str, url: str, role: str, exc: BaseException,
             f"transaction open (pid {transaction.pid}) until it notices; run again once that "
             "session is gone")
     return MigrationError(
-        f"{lost} during {what}, and the server could not be asked whether it committed: if "
+        f"{lost} during {what}, and the server could not be asked whether it committed "
+        f"(asked again for {transaction.lock_timeout}): if "
         f"`doctor-migration history` lists run {transaction.run_id} as applied it did, "
         "otherwise nothing was written; then run again if needed")
 
