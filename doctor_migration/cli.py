@@ -15,10 +15,13 @@ EXIT_CODES = f"""exit codes:
        changed
   {names.EXIT_BAD_INPUT:<4} bad input: an argument, an environment variable, an unreachable
        database, a missing table or grant
+  {names.EXIT_COMMITTED:<4} the load committed, then a later step failed or was interrupted: the
+       migration is applied; the last line names the `rollback` that undoes it
   {names.EXIT_BUSY:<4} busy, try again: another run holds the target, or a lock (or, for
        --create-indexes, an older snapshot) stayed held longer than --lock-timeout; nothing was
        changed
-  {names.EXIT_INTERRUPTED:<4} interrupted (Ctrl-C); the target's transaction was rolled back"""
+  {names.EXIT_INTERRUPTED:<4} interrupted (Ctrl-C) before the load committed; the target's
+       transaction was rolled back"""
 # The largest values PostgreSQL's bigint and integer hold (LIMIT is a bigint; auth_user.id,
 # Django's AutoField, an integer).
 BIGINT_MAX, INTEGER_MAX = 2**63 - 1, 2**31 - 1
@@ -135,11 +138,8 @@ def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
         print()
         print(outcome.report)
     if outcome.exit_code:
-        from doctor_migration.migration.target import what_was_written
-
         print(f"\nThe {'plan' if dry_run else 'run'} {run_id} did not complete; "
-              + what_was_written(os.environ["SUPABASE_DATABASE_URL"], run_id, dry_run,
-                                 args.lock_timeout))
+              f"{outcome.written}")
         for line in outcome.failures:
             print(line)
     else:

@@ -27,6 +27,11 @@ SUPABASE_PLATFORM_ROLES = ["supabase_admin", "postgres", "supabase_read_only_use
 EXIT_OK = 0
 EXIT_STOPPED = 1  # a stop condition of the plan held, or a rollback was refused
 EXIT_BAD_INPUT = 2
+# The load committed, then a later step failed or was interrupted: the migration is applied and
+# `doctor-migration rollback <run id>` undoes it. A code of its own because 1, 75 and 130 promise
+# that nothing was changed; 3 is the first free one, clear of sysexits' 64-78 and the shells'
+# 126 and up.
+EXIT_COMMITTED = 3
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another session is in the way, try again later
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a death by SIGINT
 

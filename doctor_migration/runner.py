@@ -17,12 +17,13 @@ import yaml
 from doctor_migration.defs.failures import ERROR_CLASS, FAILED_CHECKS
 from doctor_migration.defs.checks import CHECK_RESULTS, evaluation_entry, table_rows
 from doctor_migration.defs.jobs import DRY_RUN_JOB, MIGRATE_JOB
-from doctor_migration.migration import report
+from doctor_migration.migration import report, target
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError, StopMigration
 from doctor_migration.migration.ledger import RollbackRefused
 from doctor_migration.names import (
     EXIT_BAD_INPUT,
     EXIT_BUSY,
+    EXIT_COMMITTED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_STOPPED,
@@ -56,6 +57,15 @@ ROLLBACK_JOB = "rollback_doctor_migration"
 # The jobs whose runs have a report: a run, a dry run, and the UI's "Materialize all".
 REPORTED_JOBS = (MIGRATE_JOB, DRY_RUN_JOB, "__ASSET_JOB")
 INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
+INTERRUPTED_AFTER_COMMIT = ("interrupted after the load committed: the steps after it did not "
+                            "all run")
+
+
+def committed_line(run_id: str) -> str:
+    """The last line of a run whose load committed before a later step failed or was
+    interrupted."""
+    return (f"the migration WAS committed before that: run {run_id}'s doctors are migrated; "
+            f"undo it with `doctor-migration rollback {run_id}`")
 
 
 class _QuietRollback(logging.Filter):
@@ -91,6 +101,8 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
     exit_code: int = EXIT_OK
     result: dg.ExecuteInProcessResult | None = None
+    # For a migration run or plan that did not complete: what it left on the target.
+    written: str | None = None
 
 
 def _telemetry_settings(home: Path) -> dict:
@@ -339,9 +351,41 @@ def migrate(expected_count: int = EXPECTED_COUNT, *, dry_run: bool = False,
     from doctor_migration.defs.config import migration_run_config
 
     job = DRY_RUN_JOB if dry_run else MIGRATE_JOB
-    return launch(job, migration_run_config(expected_count, dry_run, lock_timeout, create_indexes,
-                                            max_deletes),
-                  run_id=run_id, progress=progress)
+    outcome = launch(job, migration_run_config(expected_count, dry_run, lock_timeout,
+                                               create_indexes, max_deletes),
+                     run_id=run_id, progress=progress)
+    if outcome.exit_code:
+        _ending(outcome, dry_run, lock_timeout)
+    return outcome
+
+
+def _load_committed(outcome: RunOutcome, lock_timeout: str) -> tuple[bool | None, str]:
+    """Whether the run's load committed (target.ledger_says): its loaded_doctors
+    materialization says it did; when that step failed instead (the connection lost during
+    its COMMIT, say), the ledger knows. A run that stopped before its load wrote nothing."""
+    if outcome.result.asset_materializations_for_node("loaded_doctors"):
+        return True, ""
+    if not any(event.step_key == "loaded_doctors"
+               for event in outcome.result.get_step_failure_events()):
+        return False, ""
+    return target.ledger_says(os.environ.get("SUPABASE_DATABASE_URL", ""), outcome.run_id,
+                              lock_timeout)
+
+
+def _ending(outcome: RunOutcome, dry_run: bool, lock_timeout: str) -> None:
+    """What a run that did not complete left on the target. Once its load committed, whatever
+    failed after it (a check, a lost target, another command, Ctrl-C) ends the run with
+    EXIT_COMMITTED and a last line that says so: 1, 75 and 130 promise nothing was changed."""
+    if dry_run:
+        outcome.written = target.PLAN_WROTE_NOTHING
+        return
+    committed, why = _load_committed(outcome, lock_timeout)
+    outcome.written = target.written(outcome.run_id, committed, why)
+    if committed:
+        if outcome.exit_code == EXIT_INTERRUPTED:
+            outcome.failures = [INTERRUPTED_AFTER_COMMIT]
+        outcome.exit_code = EXIT_COMMITTED
+        outcome.failures.append(committed_line(outcome.run_id))
 
 
 def _newest_migration_run(inst: dg.DagsterInstance) -> str | None:

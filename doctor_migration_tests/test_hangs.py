@@ -114,7 +114,7 @@ def test_locked_ledger(small_dbs, tmp_path):
         assert code == EXIT_BUSY, out
         line(f"error at rollback_run: {blocker}", out)
 
-        assert target.load_committed(small_dbs.target_url, run.run_id, "1s") is None
+        assert target.ledger_says(small_dbs.target_url, run.run_id, "1s")[0] is None
         code, out = cli(tmp_path, "run", "--expected-count", "40", "--lock-timeout", "1s")
         assert code == EXIT_BUSY, out
         line(f"error at loaded_doctors: {blocker}", out)

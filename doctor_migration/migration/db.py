@@ -9,17 +9,21 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from typing import TypeVar
 
 import psycopg
 from psycopg import pq, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from doctor_migration.migration.errors import MigrationError
+from doctor_migration.names import LOCK_TIMEOUT
+
+T = TypeVar("T")
 
 APPLICATION_NAME = "doctor-migration"
 # Notice a dead server within about a minute instead of the system's two hours; a URL that
@@ -37,6 +41,8 @@ CONNECT_TIMEOUT = 10
 # milliseconds.
 _DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(us|ms|s|min|h|d)?\s*")
 _UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, None: 1e-3, "s": 1, "min": 60, "h": 3600, "d": 86400}
+# The pause between two attempts to ask a target that could not be reached.
+RETRY_SECONDS = 0.5
 
 
 @cache
@@ -142,6 +148,8 @@ class Transaction:
     application_name: str
     what: str  # "run", "plan" or "rollback"
     run_id: str
+    # The command's --lock-timeout: how long to keep asking a target that cannot be reached.
+    lock_timeout: str = LOCK_TIMEOUT
 
     @property
     def activity(self) -> str:
@@ -163,9 +171,24 @@ def _reason(exc: BaseException, url: str) -> str:
     return scrub(text.splitlines()[0], url) if text else type(exc).__name__
 
 
+def patiently(ask: Callable[[], T | None], lock_timeout: str) -> T | None:
+    """ask()'s answer; while it has none (the target cannot be reached: it may be restarting
+    after a crash), asked again after a pause, for up to lock_timeout."""
+    deadline = time.monotonic() + (seconds(lock_timeout) or seconds(LOCK_TIMEOUT))
+    while (answer := ask()) is None and time.monotonic() < deadline:
+        time.sleep(RETRY_SECONDS)
+    return answer
+
+
 def _settle(conninfo: str, transaction: Transaction) -> str | None:
     """The lost transaction's fate: "committed" or "aborted" (its session, if still there,
-    is ended first); "in progress" if it could not be ended; None if the server cannot say."""
+    is ended first); "in progress" if it could not be ended; None if the server cannot say,
+    reconnecting to ask again for up to the command's lock timeout."""
+    return patiently(lambda: _settle_once(conninfo, transaction), transaction.lock_timeout)
+
+
+def _settle_once(conninfo: str, transaction: Transaction) -> str | None:
+    """_settle, asked once."""
     try:
         with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None,
                              connect_timeout=5,
@@ -212,7 +235,8 @@ def connection_lost(conninfo: str, url: str, role: str, exc: BaseException,
             f"transaction open (pid {transaction.pid}) until it notices; run again once that "
             "session is gone")
     return MigrationError(
-        f"{lost} during {what}, and the server could not be asked whether it committed: if "
+        f"{lost} during {what}, and the server could not be asked whether it committed "
+        f"(asked again for {transaction.lock_timeout}): if "
         f"`doctor-migration history` lists run {transaction.run_id} as applied it did, "
         "otherwise nothing was written; then run again if needed")
 

@@ -15,6 +15,8 @@ from doctor_migration.migration.db import APPLICATION_NAME, load_sql
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError
 from doctor_migration.names import LOCK_TIMEOUT
 
+# What a plan that did not complete left on the target.
+PLAN_WROTE_NOTHING = "nothing was written to the target (a plan never writes)."
 # pg_try_advisory_xact_lock key shared by loads and rollbacks ("DMIG").
 MIGRATION_LOCK_KEY = 0x444D4947
 
@@ -71,7 +73,7 @@ def begin(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) 
     application_name = configure(conn, what, run_id, timeouts)
     xid, pid = conn.execute(load_sql("select_transaction_id")).fetchone()
     db.track(conn, db.Transaction(xid=xid, pid=pid, application_name=application_name,
-                                  what=what, run_id=run_id))
+                                  what=what, run_id=run_id, lock_timeout=timeouts.lock_timeout))
     if conn.execute(load_sql("try_migration_lock"), {"key": MIGRATION_LOCK_KEY}).fetchone()[0]:
         return
     holder = conn.execute(load_sql("select_migration_lock_holder"),
@@ -177,31 +179,34 @@ def referencing_rows(conn: psycopg.Connection, doctor_ids: str,
     return found
 
 
-def _ask_ledger(url: str, run_id: str, lock_timeout: str) -> tuple[bool | None, str]:
+def ledger_says(url: str, run_id: str,
+                lock_timeout: str = LOCK_TIMEOUT) -> tuple[bool | None, str]:
+    """Whether the load of run `run_id` committed on the target (the ledger knows it), asked
+    again while the target cannot be reached, for up to lock_timeout. None when it cannot
+    tell, with the clause naming the session that kept the ledger locked, if one did."""
+    def ask() -> bool | None:
+        try:
+            with db.connect(url, "target") as conn, ledger_transaction(conn, lock_timeout):
+                if not conn.execute(load_sql("select_ledger_exists")).fetchone()[0]:
+                    return False
+                return conn.execute(load_sql("select_run_committed"),
+                                    {"run_id": run_id}).fetchone()[0]
+        except DatabaseBusy:
+            raise  # it waited lock_timeout already
+        except MigrationError:
+            return None  # not reached, or lost: ask again
+
     try:
-        with db.connect(url, "target") as conn, ledger_transaction(conn, lock_timeout):
-            if not conn.execute(load_sql("select_ledger_exists")).fetchone()[0]:
-                return False, ""
-            return conn.execute(load_sql("select_run_committed"),
-                                {"run_id": run_id}).fetchone()[0], ""
+        return db.patiently(ask, lock_timeout), ""
     except DatabaseBusy as exc:
         return None, exc.cause
-    except (MigrationError, psycopg.Error):
+    except psycopg.Error:
         return None, ""
 
 
-def load_committed(url: str, run_id: str, lock_timeout: str = LOCK_TIMEOUT) -> bool | None:
-    """Whether the load of run `run_id` committed on the target (the ledger knows it); None
-    when the target cannot be asked, or its ledger stays locked for lock_timeout."""
-    return _ask_ledger(url, run_id, lock_timeout)[0]
-
-
-def what_was_written(url: str, run_id: str, dry_run: bool = False,
-                     lock_timeout: str = LOCK_TIMEOUT) -> str:
-    """For a run that did not complete: one sentence on the state of the target."""
-    if dry_run:
-        return "nothing was written to the target (a plan never writes)."
-    committed, why = _ask_ledger(url, run_id, lock_timeout)
+def written(run_id: str, committed: bool | None, why: str = "") -> str:
+    """For a run that did not complete: one sentence on the state of the target, from whether
+    its load committed (None: the target could not tell, `why` if it says)."""
     if committed:
         return ("its load did commit: the doctors are migrated and recorded in the ledger "
                 f"(`doctor-migration history`); undo it with `doctor-migration rollback {run_id}`.")
