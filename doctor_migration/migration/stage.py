@@ -250,7 +250,7 @@ def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: s
                     timeouts: target.Timeouts, snapshot: str, imported: threading.Event) -> None:
     """The accounting of every source user, in the snapshot of the step 1.1 read."""
     try:
-        with source() as src, target_() as tgt:
+        with target_() as tgt, source() as src:  # the source's inside: see stage_source
             with _source_transaction(src, timeouts.lock_timeout, snapshot):
                 imported.set()
                 _pipe(src, tgt, stage_id, command, timeouts,
@@ -265,7 +265,9 @@ def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
     """Step 1.1 (clean_doctors) and every source user's outcome (source_users), from one
     READ ONLY, REPEATABLE READ snapshot of the source, into the command's stage."""
     imported = threading.Event()
-    with source() as src, target_() as tgt, ThreadPoolExecutor(max_workers=1) as pool:
+    # The source's connection inside the target's: an error of the source's passes its
+    # db.connect first, which names a setting of the source's that caused it (db.setting_error).
+    with target_() as tgt, source() as src, ThreadPoolExecutor(max_workers=1) as pool:
         with _source_transaction(src, timeouts.lock_timeout):
             snapshot = src.execute(load_sql("export_snapshot")).fetchone()[0]
             accounting = pool.submit(_stage_outcomes, source, target_, stage_id, command,
