@@ -13,6 +13,10 @@ DELETE_LIMIT_PERCENT = 5
 # A re-execution that reuses its root run's stage refuses a source snapshot older than this
 # (a PostgreSQL interval).
 MAX_SNAPSHOT_AGE = "1h"
+# The tool's own limits on its transactions on the target (set_transaction_settings.sql): a
+# statement, and a wait for the tool inside a transaction.
+STATEMENT_TIMEOUT = "30min"
+IDLE_TIMEOUT = "5min"
 # How many offending legacy ids (or rows) a sentence, a check's metadata or a refusal names.
 SHOWN = 50
 
@@ -34,6 +38,10 @@ EXIT_BAD_INPUT = 2
 EXIT_COMMITTED = 3
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another session is in the way, try again later
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a death by SIGINT
+
+# The run tag that records which target a run (or plan) ran against: host:port/dbname, no
+# user, no password (`report` shows the newest run against the current target).
+TARGET_TAG = "doctor_migration/target"
 
 # Asset checks, named as the predicates they assert. Step 1.3, on clean_doctors (gates.py,
 # accounting.py):

@@ -18,6 +18,7 @@ from doctor_migration.defs.failures import ERROR_CLASS, FAILED_CHECKS
 from doctor_migration.defs.checks import CHECK_RESULTS, evaluation_entry, table_rows
 from doctor_migration.defs.jobs import DRY_RUN_JOB, MIGRATE_JOB
 from doctor_migration.migration import report, target
+from doctor_migration.migration.db import location
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError, StopMigration
 from doctor_migration.migration.ledger import RollbackRefused
 from doctor_migration.names import (
@@ -29,6 +30,7 @@ from doctor_migration.names import (
     EXIT_STOPPED,
     EXPECTED_COUNT,
     LOCK_TIMEOUT,
+    TARGET_TAG,
 )
 
 # The exit code for each kind of error, by type (a subclass, e.g. stage.StageGone, a
@@ -338,8 +340,10 @@ def _report(run: dg.DagsterRun, recorded: RunEvents) -> dict:
     stopped."""
     stored = recorded.records.get("validation_report", {}).get("report_json")
     if stored is not None:
-        return {"outcome": report.SUCCEEDED, "stops": [], **stored}
-    return _stopped_report(run, recorded)
+        found = {"outcome": report.SUCCEEDED, "stops": [], **stored}
+    else:
+        found = _stopped_report(run, recorded)
+    return {**found, "target": run.tags.get(TARGET_TAG)}
 
 
 def migrate(expected_count: int = EXPECTED_COUNT, *, dry_run: bool = False,
@@ -388,20 +392,25 @@ def _ending(outcome: RunOutcome, dry_run: bool, lock_timeout: str) -> None:
         outcome.failures.append(committed_line(outcome.run_id))
 
 
-def _newest_migration_run(inst: dg.DagsterInstance) -> str | None:
-    """The newest run of the migration's assets: a run, a plan, or the UI's "Materialize all"."""
+def _newest_migration_run(inst: dg.DagsterInstance, target: str) -> str | None:
+    """The newest run of the migration's assets against `target` (its TARGET_TAG): a run or
+    a plan."""
     records = [record for job in REPORTED_JOBS
-               for record in inst.get_run_records(dg.RunsFilter(job_name=job), limit=1)]
+               for record in inst.get_run_records(
+                   dg.RunsFilter(job_name=job, tags={TARGET_TAG: target}), limit=1)]
     newest = max(records, key=lambda r: r.create_timestamp, default=None)
     return newest.dagster_run.run_id if newest else None
 
 
 def stored_report(run_id: str | None = None) -> dict | None:
     """The report (JSON form) of a run recorded in the DAGSTER_HOME instance, whether it
-    succeeded or stopped; the newest run's when run_id is None. None for an unknown run id, a
-    rollback's, or an instance without a migration run."""
+    succeeded or stopped; when run_id is None, the newest run's against the current target
+    (SUPABASE_DATABASE_URL). None for an unknown run id, a rollback's, or no migration run
+    against the current target."""
     inst = instance()
-    run_id = run_id or _newest_migration_run(inst)
+    if run_id is None:
+        url = os.environ.get("SUPABASE_DATABASE_URL")
+        run_id = _newest_migration_run(inst, location(url)) if url else None
     run = inst.get_run_by_id(run_id) if run_id else None
     if run is None or run.job_name == ROLLBACK_JOB:
         return None
@@ -429,8 +438,13 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
         run_config = dg.RunConfig(ops=run_config.ops, resources=run_config.resources,
                                   loggers={"progress": {}})
     job = defs.resolve_job_def(job_name)
+    try:  # which target the run is against, for `report` (no user, no password)
+        tags = {TARGET_TAG: location(os.environ["SUPABASE_DATABASE_URL"])}
+    except (KeyError, MigrationError):
+        tags = None  # the run's first step says what is wrong with the URL
     result = job.execute_in_process(
-        run_config=run_config, instance=instance(), run_id=run_id, raise_on_error=False)
+        run_config=run_config, instance=instance(), run_id=run_id, raise_on_error=False,
+        tags=tags)
     outcome = RunOutcome(run_id=run_id, success=result.success, result=result)
     recorded = RunEvents.of_result(result)
     step_lines, exit_code = _step_failures(recorded.step_failures)

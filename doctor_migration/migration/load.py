@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from doctor_migration import __version__
-from doctor_migration.migration import ledger, seal, stage, target
+from doctor_migration.migration import db, ledger, seal, stage, target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, StopMigration, os_user
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
@@ -167,6 +167,8 @@ def load_doctors(
             f"{exc.diag.message_primary}; nothing was changed"
         ) from None
     except psycopg.errors.QueryCanceled as exc:
+        if db.timed_out(exc):
+            raise  # db.connect names the setting that cancelled it, and what to do
         raise MigrationError(
             f"the load was cancelled ({exc.diag.message_primary}); nothing was changed"
         ) from None

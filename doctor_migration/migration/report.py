@@ -114,6 +114,8 @@ def render_markdown(report: dict) -> str:
     """The report as Markdown."""
     kind = "plan" if report["dry_run"] else "run"
     parts = [f"# Doctor migration {kind} `{report['run_id']}`", _outcome(report)]
+    if "target" in report:  # the report of a run the command line launched or reads back
+        parts.insert(1, f"Target: `{report['target'] or 'not recorded'}`")
     stopped = report.get("outcome", SUCCEEDED) != SUCCEEDED
     if report["dry_run"] and stopped:
         parts.append("**Dry run: nothing was written,** apart from any sequence values its "

@@ -329,7 +329,8 @@ def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: s
                     timeouts: target.Timeouts, snapshot: str, imported: threading.Event) -> None:
     """The accounting of every source user, in the snapshot of the step 1.1 read."""
     try:
-        with source(lock_timeout=timeouts.lock_timeout) as src, target_() as tgt:
+        # The source's connection inside the target's, as in stage_source.
+        with target_() as tgt, source(lock_timeout=timeouts.lock_timeout) as src:
             with _source_transaction(src, timeouts.lock_timeout, snapshot):
                 imported.set()
                 _pipe(src, tgt, stage_id, command, timeouts,
@@ -345,7 +346,9 @@ def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
     READ ONLY, REPEATABLE READ snapshot of the source, into the command's stage. `source` takes
     the lock timeout, which bounds every wait for a source connection or session."""
     imported = threading.Event()
-    with source(lock_timeout=timeouts.lock_timeout) as src, target_() as tgt, \
+    # The source's connection inside the target's: an error of the source's passes its
+    # db.connect first, which names a setting of the source's that caused it (db.setting_error).
+    with target_() as tgt, source(lock_timeout=timeouts.lock_timeout) as src, \
             ThreadPoolExecutor(max_workers=1) as pool:
         with _source_transaction(src, timeouts.lock_timeout):
             snapshot = src.execute(load_sql("export_snapshot")).fetchone()[0]

@@ -13,7 +13,7 @@ from psycopg import sql
 from doctor_migration.migration import db, locks
 from doctor_migration.migration.db import APPLICATION_NAME, load_sql
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError
-from doctor_migration.names import LOCK_TIMEOUT
+from doctor_migration.names import IDLE_TIMEOUT, LOCK_TIMEOUT, STATEMENT_TIMEOUT
 
 # What a plan that did not complete left on the target.
 PLAN_WROTE_NOTHING = "nothing was written to the target (a plan never writes)."
@@ -42,8 +42,8 @@ class Timeouts:
     """Limits of the tool's transactions on the target."""
 
     lock_timeout: str = LOCK_TIMEOUT
-    statement_timeout: str = "30min"
-    idle_timeout: str = "5min"
+    statement_timeout: str = STATEMENT_TIMEOUT
+    idle_timeout: str = IDLE_TIMEOUT
 
 
 def configure(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) -> str:
