@@ -34,8 +34,9 @@ def ops_default(job_name: str) -> dict:
 def test_migration_launchpads_default_every_parameter():
     # The dry run's load has nothing to choose: it creates no index and is a dry run by what
     # its job is (no dry_run setting can make a materialization of loaded_doctors one).
-    for job_name, load in (("migrate_doctors", {"lock_timeout": "30s", "create_indexes": False}),
-                           ("dry_run_doctor_migration", {"lock_timeout": "30s"})):
+    bounds = {"lock_timeout": "30s", "max_snapshot_age": "1h"}  # max_deletes: empty
+    for job_name, load in (("migrate_doctors", {**bounds, "create_indexes": False}),
+                           ("dry_run_doctor_migration", bounds)):
         assert ops_default(job_name) == {
             "profile_coverage": {"config": {"lock_timeout": "30s"}},
             "clean_doctors": {"config": {"lock_timeout": "30s", "expected_count": 399}},
@@ -44,7 +45,7 @@ def test_migration_launchpads_default_every_parameter():
         }
         ops = defs.resolve_job_def(job_name).run_config_schema.config_type.fields["ops"]
         for op, fields in (("clean_doctors", ["expected_count", "lock_timeout"]),
-                           ("loaded_doctors", list(load))):
+                           ("loaded_doctors", [*load, "max_deletes"])):
             config = ops.config_type.fields[op].config_type.fields["config"].config_type
             for name in fields:
                 assert config.fields[name].description, (job_name, op, name)

@@ -363,6 +363,8 @@ def report_metadata(context: dg.OpExecutionContext) -> dict:
         timings=step4,
         legacy_id_index=None if index in (None, "none") else index,
     )
+    # Which target the run was against, when its launcher recorded it (the command line does).
+    report["target"] = context.run.tags.get(names.TARGET_TAG)
     return {
         "report": dg.MetadataValue.md(render_markdown(report)),
         "report_json": dg.MetadataValue.json(report),

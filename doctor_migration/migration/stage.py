@@ -146,7 +146,8 @@ def transaction(conn: psycopg.Connection, stage_id: str, command: str,
     settings, the stage held (and with `claim`, taken for the step's run); a lock wait on
     `wanted` tables names the sessions in the way. repeatable_read: every statement sees one
     snapshot, so that what a step checks and what it seals are the same rows."""
-    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ if repeatable_read else None
+    if repeatable_read:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     try:
         with locks.naming_blockers(conn, "target", wanted or {}, timeouts.lock_timeout,
                                    outcome), conn.transaction():
@@ -158,7 +159,11 @@ def transaction(conn: psycopg.Connection, stage_id: str, command: str,
             f"another session changed the stage of {command} {stage_id} while this step "
             f"worked in it; {outcome}: run the migration again") from None
     finally:
-        conn.isolation_level = None
+        # Back to the server's default for the connection's next transactions (not on a
+        # connection that was lost or interrupted mid-statement: it is closed next).
+        if repeatable_read and not conn.broken \
+                and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.isolation_level = None
 
 
 def _create(conn: psycopg.Connection) -> None:
