@@ -188,3 +188,33 @@ def test_validation_finds_a_second_row_written_on_the_profile_during_the_load(sm
         f"row: legacy user {uid}"]
     assert snapshot(small_dbs.target_url) == before
 
+
+def test_the_plan_names_the_columns_an_adopted_row_gets_overwritten(small_dbs):
+    """Among more updates of a column than the report's five examples, the adopted row's
+    legacy id comes first: the operator sees which app-entered values the run overwrites."""
+    clean = lone_clean_ids(small_dbs.world)
+    uid, older = clean[-1], clean[:6]
+    with small_dbs.source() as conn:
+        conn.execute("UPDATE auth_user SET is_active = false WHERE id = %s", (uid,))
+    assert migrate(39).success
+    with small_dbs.source() as conn:
+        conn.execute("UPDATE auth_user SET is_active = true WHERE id = %s", (uid,))
+        conn.execute("UPDATE auth_user SET date_joined = date_joined - interval '1 day' "
+                     "WHERE id = ANY(%s)", (older,))
+    did = sign_up_in_the_app(small_dbs, uid)
+    as_postgres(small_dbs, ADOPT_DOCTOR.format(legacy_id=uid, doctor_id=did))
+
+    plan = migrate(40, dry_run=True)
+    assert plan.success, plan.failures
+    changed = {c["column"]: c for c in plan.report_json["changed_columns"]}
+    assert changed["joined_practice_at"] == {
+        "column": "joined_practice_at", "doctors": 7, "examples": [uid, *older[:4]]}
+    assert changed["bio"] == {"column": "bio", "doctors": 1, "examples": [uid]}
+    assert "| bio | 1 | " + str(uid) + " |" in plan.report
+    # Every column whose app-entered value (or default) the mapping overwrites, and only those.
+    assert sorted(c for c, entry in changed.items() if uid in entry["examples"]) == [
+        "bio", "consultation_duration_minutes", "doctor_id", "doctor_number",
+        "follow_up_duration_minutes", "joined_practice_at", "languages_spoken",
+        "legacy_doctor_id", "license_number", "licensed_since", "migration_metadata",
+        "practice_type", "specialties", "specialty", "years_experience"]
+
