@@ -12,32 +12,62 @@ from doctor_migration import names
 EXIT_CODES = f"""exit codes:
   {names.EXIT_OK:<4} done
   {names.EXIT_STOPPED:<4} a stop condition of the plan held, or a rollback was refused; nothing was
-       changed
+       changed (report: no such run)
   {names.EXIT_BAD_INPUT:<4} bad input: an argument, an environment variable, an unreachable
-       database, a missing table or grant
+       database, a missing table or grant, a database's setting that cancels the tool
+       (statement_timeout, idle_in_transaction_session_timeout), a SQL_ASCII source not in UTF-8
+  {names.EXIT_COMMITTED:<4} the load committed, then a later step failed or was interrupted: the
+       migration is applied; the last line names the `rollback` that undoes it
   {names.EXIT_BUSY:<4} busy, try again: another run holds the target, or a lock (or, for
-       --create-indexes, an older snapshot) stayed held longer than --lock-timeout; nothing was
-       changed
-  {names.EXIT_INTERRUPTED:<4} interrupted (Ctrl-C); the target's transaction was rolled back"""
+       --create-indexes, an older snapshot) stayed held longer than --lock-timeout, or a tool's
+       own time limit on the target ran out; nothing was changed
+  {names.EXIT_INTERRUPTED:<4} interrupted (Ctrl-C) before the load committed; the target's
+       transaction was rolled back"""
 # The largest values PostgreSQL's bigint and integer hold (LIMIT is a bigint; auth_user.id,
-# Django's AutoField, an integer).
-BIGINT_MAX, INTEGER_MAX = 2**63 - 1, 2**31 - 1
+# Django's AutoField, an integer, and an identity column holds any of them, 0 and negatives too).
+BIGINT_MAX, INTEGER_MIN, INTEGER_MAX = 2**63 - 1, -(2**31), 2**31 - 1
 
 
-def positive_int(text: str, at_most: int = BIGINT_MAX) -> int:
+def whole_number(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    value = whole_number(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{value} is not a positive number")
-    if value > at_most:
-        raise argparse.ArgumentTypeError(f"{value} is too large (at most {at_most})")
+    if value > BIGINT_MAX:
+        raise argparse.ArgumentTypeError(f"{value} is too large (at most {BIGINT_MAX})")
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """A count that may be 0 (--max-deletes 0: delete nothing)."""
+    return positive_int(text) if text.strip() not in ("0", "+0", "-0") else 0
+
+
 def user_id(text: str) -> int:
-    return positive_int(text, INTEGER_MAX)
+    value = whole_number(text)
+    if not INTEGER_MIN <= value <= INTEGER_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{value} is outside the range of auth_user.id, an integer "
+            f"({INTEGER_MIN} to {INTEGER_MAX})")
+    return value
+
+
+def run_id(alternative: str):
+    """The type of a RUN_ID argument: an empty or blank one (an unset $RUN_ID) is bad input,
+    not the newest run."""
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(
+                "the run id is empty: give the id of a run (`doctor-migration history` lists "
+                f"them), {alternative}")
+        return text
+    return parse
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--expected-count", type=positive_int, default=names.EXPECTED_COUNT,
                        metavar="N", help="clean doctors the source must yield "
                                          "(default: %(default)s, the plan's)")
+        p.add_argument("--max-deletes", type=non_negative_int, default=None, metavar="N",
+                       help="the most migrated doctors that are no longer clean the run may "
+                            "delete; above it the run stops before any write (default: the "
+                            f"larger of {names.DELETE_LIMIT_FLOOR} and "
+                            f"{names.DELETE_LIMIT_PERCENT}%% of the migrated doctors)")
         lock_option(p)
 
     run = sub.add_parser("run", help="migrate: gates, load, validation, report")
@@ -71,14 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     gate_options(sub.add_parser("plan", help="dry run: what `run` would do; writes nothing"))
     rollback = sub.add_parser("rollback", help="undo one run exactly (by its run id)")
     which = rollback.add_mutually_exclusive_group(required=True)
-    which.add_argument("run_id", nargs="?", help="the run id that `run` printed")
+    which.add_argument("run_id", nargs="?", type=run_id("or --last for the newest run"),
+                       help="the run id that `run` printed")
     which.add_argument("--last", action="store_true", help="the newest run not rolled back")
     lock_option(rollback)
     history = sub.add_parser("history", help="the runs in the target's ledger, newest first")
     history.add_argument("--limit", type=positive_int, default=20, metavar="N")
     lock_option(history)
     report = sub.add_parser("report", help="print a run's report from DAGSTER_HOME")
-    report.add_argument("run_id", nargs="?", help="a run id (default: the newest run)")
+    report.add_argument("run_id", nargs="?", type=run_id("or none for the newest run"),
+                        help="a run id (default: the newest run against SUPABASE_DATABASE_URL)")
     report.add_argument("--json", action="store_true", help="JSON instead of Markdown")
     explain = sub.add_parser("explain", help="why was (or wasn't) a legacy user migrated")
     explain.add_argument("user_id", type=user_id, help="auth_user.id in the source")
@@ -119,16 +156,14 @@ def _migrate(args: argparse.Namespace, dry_run: bool) -> int:
     run_id = str(uuid.uuid4())
     print(f"Dagster run {run_id} ({job})", flush=True)
     outcome = migrate(args.expected_count, dry_run=dry_run, lock_timeout=args.lock_timeout,
-                      create_indexes=getattr(args, "create_indexes", False), run_id=run_id)
+                      create_indexes=getattr(args, "create_indexes", False),
+                      max_deletes=getattr(args, "max_deletes", None), run_id=run_id)
     if outcome.report:
         print()
         print(outcome.report)
     if outcome.exit_code:
-        from doctor_migration.migration.target import what_was_written
-
         print(f"\nThe {'plan' if dry_run else 'run'} {run_id} did not complete; "
-              + what_was_written(os.environ["SUPABASE_DATABASE_URL"], run_id, dry_run,
-                                 args.lock_timeout))
+              f"{outcome.written}")
         for line in outcome.failures:
             print(line)
     else:
@@ -201,15 +236,21 @@ def _rollback(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     import json
 
+    from doctor_migration.migration.db import location
     from doctor_migration.migration.report import render_markdown
     from doctor_migration.runner import stored_report
 
+    if not args.run_id:  # the newest run against the current target
+        url = _target_url()
+        if not url:
+            return names.EXIT_BAD_INPUT
     report = stored_report(args.run_id)
     if report is None:
-        which = f"run {args.run_id}" if args.run_id else "any run"
+        which = f"run {args.run_id}" if args.run_id else f"any run against {location(url)}"
+        others = "" if args.run_id else "; a run against another target: give its id"
         print(f"doctor-migration: error: no report of {which} in DAGSTER_HOME "
-              f"({os.environ.get('DAGSTER_HOME', './.dagster_home')})", file=sys.stderr)
-        return 1
+              f"({os.environ.get('DAGSTER_HOME', './.dagster_home')}){others}", file=sys.stderr)
+        return names.EXIT_STOPPED
     print(json.dumps(report, indent=2, default=str) if args.json else render_markdown(report))
     return 0
 

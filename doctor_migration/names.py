@@ -6,15 +6,42 @@ values only, no imports: the command line loads this before anything heavy."""
 # a lock or a snapshot lasts before the tool gives up (a PostgreSQL interval).
 EXPECTED_COUNT = 399
 LOCK_TIMEOUT = "30s"
+# How many migrated doctors a run may delete unless the operator says (--max-deletes): the
+# larger of DELETE_LIMIT_FLOOR and DELETE_LIMIT_PERCENT of the migrated rows before the run.
+DELETE_LIMIT_FLOOR = 10
+DELETE_LIMIT_PERCENT = 5
+# A re-execution that reuses its root run's stage refuses a source snapshot older than this
+# (a PostgreSQL interval).
+MAX_SNAPSHOT_AGE = "1h"
+# The tool's own limits on its transactions on the target (set_transaction_settings.sql): a
+# statement, and a wait for the tool inside a transaction.
+STATEMENT_TIMEOUT = "30min"
+IDLE_TIMEOUT = "5min"
 # How many offending legacy ids (or rows) a sentence, a check's metadata or a refusal names.
 SHOWN = 50
+
+# Supabase's own login roles, which read every table of a project whatever its grants (the
+# superuser supabase_admin; postgres, supabase_read_only_user and supabase_etl_admin, members of
+# pg_read_all_data; cli_login_postgres, the CLI's login as postgres): the preflight's warning
+# about roles that read the tool's tables past their grants leaves them to the README.
+SUPABASE_PLATFORM_ROLES = ["supabase_admin", "postgres", "supabase_read_only_user",
+                           "supabase_etl_admin", "cli_login_postgres"]
 
 # Exit codes of the command line.
 EXIT_OK = 0
 EXIT_STOPPED = 1  # a stop condition of the plan held, or a rollback was refused
 EXIT_BAD_INPUT = 2
+# The load committed, then a later step failed or was interrupted: the migration is applied and
+# `doctor-migration rollback <run id>` undoes it. A code of its own because 1, 75 and 130 promise
+# that nothing was changed; 3 is the first free one, clear of sysexits' 64-78 and the shells'
+# 126 and up.
+EXIT_COMMITTED = 3
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another session is in the way, try again later
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a death by SIGINT
+
+# The run tag that records which target a run (or plan) ran against: host:port/dbname, no
+# user, no password (`report` shows the newest run against the current target).
+TARGET_TAG = "doctor_migration/target"
 
 # Asset checks, named as the predicates they assert. Step 1.3, on clean_doctors (gates.py,
 # accounting.py):

@@ -17,17 +17,20 @@ import yaml
 from doctor_migration.defs.failures import ERROR_CLASS, FAILED_CHECKS
 from doctor_migration.defs.checks import CHECK_RESULTS, evaluation_entry, table_rows
 from doctor_migration.defs.jobs import DRY_RUN_JOB, MIGRATE_JOB
-from doctor_migration.migration import report
+from doctor_migration.migration import report, target
+from doctor_migration.migration.db import location
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError, StopMigration
 from doctor_migration.migration.ledger import RollbackRefused
 from doctor_migration.names import (
     EXIT_BAD_INPUT,
     EXIT_BUSY,
+    EXIT_COMMITTED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_STOPPED,
     EXPECTED_COUNT,
     LOCK_TIMEOUT,
+    TARGET_TAG,
 )
 
 # The exit code for each kind of error, by type (a subclass, e.g. stage.StageGone, a
@@ -56,6 +59,15 @@ ROLLBACK_JOB = "rollback_doctor_migration"
 # The jobs whose runs have a report: a run, a dry run, and the UI's "Materialize all".
 REPORTED_JOBS = (MIGRATE_JOB, DRY_RUN_JOB, "__ASSET_JOB")
 INTERRUPTED_LINE = "interrupted: the target's transaction was rolled back"
+INTERRUPTED_AFTER_COMMIT = ("interrupted after the load committed: the steps after it did not "
+                            "all run")
+
+
+def committed_line(run_id: str) -> str:
+    """The last line of a run whose load committed before a later step failed or was
+    interrupted."""
+    return (f"the migration WAS committed before that: run {run_id}'s doctors are migrated; "
+            f"undo it with `doctor-migration rollback {run_id}`")
 
 
 class _QuietRollback(logging.Filter):
@@ -91,6 +103,8 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
     exit_code: int = EXIT_OK
     result: dg.ExecuteInProcessResult | None = None
+    # For a migration run or plan that did not complete: what it left on the target.
+    written: str | None = None
 
 
 def _telemetry_settings(home: Path) -> dict:
@@ -326,36 +340,77 @@ def _report(run: dg.DagsterRun, recorded: RunEvents) -> dict:
     stopped."""
     stored = recorded.records.get("validation_report", {}).get("report_json")
     if stored is not None:
-        return {"outcome": report.SUCCEEDED, "stops": [], **stored}
-    return _stopped_report(run, recorded)
+        found = {"outcome": report.SUCCEEDED, "stops": [], **stored}
+    else:
+        found = _stopped_report(run, recorded)
+    return {**found, "target": run.tags.get(TARGET_TAG)}
 
 
 def migrate(expected_count: int = EXPECTED_COUNT, *, dry_run: bool = False,
             lock_timeout: str = LOCK_TIMEOUT,
-            create_indexes: bool = False, run_id: str | None = None,
+            create_indexes: bool = False, max_deletes: int | None = None,
+            run_id: str | None = None,
             progress: bool = True) -> RunOutcome:
     """A migration run (or with dry_run, a plan) in the DAGSTER_HOME instance."""
     from doctor_migration.defs.config import migration_run_config
 
     job = DRY_RUN_JOB if dry_run else MIGRATE_JOB
-    return launch(job, migration_run_config(expected_count, dry_run, lock_timeout, create_indexes),
-                  run_id=run_id, progress=progress)
+    outcome = launch(job, migration_run_config(expected_count, dry_run, lock_timeout,
+                                               create_indexes, max_deletes),
+                     run_id=run_id, progress=progress)
+    if outcome.exit_code:
+        _ending(outcome, dry_run, lock_timeout)
+    return outcome
 
 
-def _newest_migration_run(inst: dg.DagsterInstance) -> str | None:
-    """The newest run of the migration's assets: a run, a plan, or the UI's "Materialize all"."""
+def _load_committed(outcome: RunOutcome, lock_timeout: str) -> tuple[bool | None, str]:
+    """Whether the run's load committed (target.ledger_says): its loaded_doctors
+    materialization says it did; when that step failed instead (the connection lost during
+    its COMMIT, say), the ledger knows. A run that stopped before its load wrote nothing."""
+    if outcome.result.asset_materializations_for_node("loaded_doctors"):
+        return True, ""
+    if not any(event.step_key == "loaded_doctors"
+               for event in outcome.result.get_step_failure_events()):
+        return False, ""
+    return target.ledger_says(os.environ.get("SUPABASE_DATABASE_URL", ""), outcome.run_id,
+                              lock_timeout)
+
+
+def _ending(outcome: RunOutcome, dry_run: bool, lock_timeout: str) -> None:
+    """What a run that did not complete left on the target. Once its load committed, whatever
+    failed after it (a check, a lost target, another command, Ctrl-C) ends the run with
+    EXIT_COMMITTED and a last line that says so: 1, 75 and 130 promise nothing was changed."""
+    if dry_run:
+        outcome.written = target.PLAN_WROTE_NOTHING
+        return
+    committed, why = _load_committed(outcome, lock_timeout)
+    outcome.written = target.written(outcome.run_id, committed, why)
+    if committed:
+        if outcome.exit_code == EXIT_INTERRUPTED:
+            outcome.failures = [INTERRUPTED_AFTER_COMMIT]
+        outcome.exit_code = EXIT_COMMITTED
+        outcome.failures.append(committed_line(outcome.run_id))
+
+
+def _newest_migration_run(inst: dg.DagsterInstance, target: str) -> str | None:
+    """The newest run of the migration's assets against `target` (its TARGET_TAG): a run or
+    a plan."""
     records = [record for job in REPORTED_JOBS
-               for record in inst.get_run_records(dg.RunsFilter(job_name=job), limit=1)]
+               for record in inst.get_run_records(
+                   dg.RunsFilter(job_name=job, tags={TARGET_TAG: target}), limit=1)]
     newest = max(records, key=lambda r: r.create_timestamp, default=None)
     return newest.dagster_run.run_id if newest else None
 
 
 def stored_report(run_id: str | None = None) -> dict | None:
     """The report (JSON form) of a run recorded in the DAGSTER_HOME instance, whether it
-    succeeded or stopped; the newest run's when run_id is None. None for an unknown run id, a
-    rollback's, or an instance without a migration run."""
+    succeeded or stopped; when run_id is None, the newest run's against the current target
+    (SUPABASE_DATABASE_URL). None for an unknown run id, a rollback's, or no migration run
+    against the current target."""
     inst = instance()
-    run_id = run_id or _newest_migration_run(inst)
+    if run_id is None:
+        url = os.environ.get("SUPABASE_DATABASE_URL")
+        run_id = _newest_migration_run(inst, location(url)) if url else None
     run = inst.get_run_by_id(run_id) if run_id else None
     if run is None or run.job_name == ROLLBACK_JOB:
         return None
@@ -383,8 +438,13 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
         run_config = dg.RunConfig(ops=run_config.ops, resources=run_config.resources,
                                   loggers={"progress": {}})
     job = defs.resolve_job_def(job_name)
+    try:  # which target the run is against, for `report` (no user, no password)
+        tags = {TARGET_TAG: location(os.environ["SUPABASE_DATABASE_URL"])}
+    except (KeyError, MigrationError):
+        tags = None  # the run's first step says what is wrong with the URL
     result = job.execute_in_process(
-        run_config=run_config, instance=instance(), run_id=run_id, raise_on_error=False)
+        run_config=run_config, instance=instance(), run_id=run_id, raise_on_error=False,
+        tags=tags)
     outcome = RunOutcome(run_id=run_id, success=result.success, result=result)
     recorded = RunEvents.of_result(result)
     step_lines, exit_code = _step_failures(recorded.step_failures)

@@ -1,5 +1,6 @@
 """Extra real servers and fault tools for the tests: a PostgreSQL that asks for passwords over
-TCP, a PgBouncer in transaction mode, the tool run as a separate process, bounded waits."""
+TCP, a PgBouncer in transaction mode, a proxy that loses the target at a COMMIT, the tool run as
+a separate process, bounded waits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -152,11 +154,12 @@ def pgbouncer_binary() -> str | None:
 
 
 @contextmanager
-def pgbouncer(databases: dict[str, str], users: list[str]) -> Iterator[int]:
+def pgbouncer(databases: dict[str, str], users: list[str], **settings: int) -> Iterator[int]:
     """A PgBouncer in transaction mode on 127.0.0.1 (the port it yields) in front of each
     database (name: the Unix socket directory of its server), letting `users` in without a
-    password. Hostile to session state on purpose: every server connection is reset (DISCARD
-    ALL) after each transaction, so nothing set in one transaction reaches the next."""
+    password; `settings` override its pool settings (e.g. default_pool_size=1).
+    Hostile to session state on purpose: every server connection is reset (DISCARD ALL) after
+    each transaction, so nothing set in one transaction reaches the next."""
     binary = pgbouncer_binary()
     if binary is None:
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
@@ -166,6 +169,8 @@ def pgbouncer(databases: dict[str, str], users: list[str]) -> Iterator[int]:
     entries = "\n".join(f"{name} = host={socket_dir} port=5432 dbname={name}"
                         for name, socket_dir in databases.items())
     (directory / "userlist.txt").write_text("".join(f'"{u}" ""\n' for u in users))
+    pool = "\n".join(f"{name} = {value}" for name, value in
+                      {"default_pool_size": 5, "query_wait_timeout": 120, **settings}.items())
     (directory / "pgbouncer.ini").write_text(f"""\
 [databases]
 {entries}
@@ -178,7 +183,7 @@ auth_type = trust
 auth_file = {directory}/userlist.txt
 pool_mode = transaction
 max_client_conn = 50
-default_pool_size = 5
+{pool}
 server_reset_query = DISCARD ALL
 server_reset_query_always = 1
 admin_users = {users[0]}
@@ -221,3 +226,98 @@ def start_cli(args: list[str], out: Path, env: dict | None = None) -> subprocess
                                 stderr=subprocess.STDOUT)
     finally:
         handle.close()
+
+
+class CutAtCommit:
+    """A TCP proxy on 127.0.0.1 (its `port`) in front of a PostgreSQL server's Unix socket that
+    loses the target at a COMMIT, as a crash would: once a connection has sent `marker` (text of
+    a statement), its next COMMIT reaches the server, which commits, but its answer is dropped,
+    the connection cut, and every new connection refused for `down` seconds, as while the
+    server restarts. With `before`, the COMMIT itself is dropped: the server rolls back. Once."""
+
+    COMMIT = b"COMMIT\x00"  # the statement's text, and the server's CommandComplete tag
+
+    def __init__(self, socket_dir: str, marker: bytes, down: float, before: bool = False):
+        self.server = f"{socket_dir}/.s.PGSQL.5432"
+        self.marker, self.down, self.before = marker, down, before
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.port = self.listener.getsockname()[1]
+        self.cut = threading.Event()
+        self._down_until = 0.0
+        self._links: list[tuple[socket.socket, socket.socket]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            if time.monotonic() < self._down_until:
+                client.close()
+                continue
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(self.server)
+            link = (client, upstream)
+            self._links.append(link)
+            state = {"armed": False, "committing": False}
+            for source, sink, upward in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pump, args=(link, source, sink, upward, state),
+                                 daemon=True).start()
+
+    def _pump(self, link: tuple, source: socket.socket, sink: socket.socket, upward: bool,
+              state: dict) -> None:
+        tail = b""
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            seen = tail + data
+            tail = seen[-64:]  # a statement split between two reads is still seen
+            if not self.cut.is_set():
+                if upward and not state["armed"]:
+                    if self.marker in seen:
+                        state["armed"], tail = True, b""
+                elif upward and self.COMMIT in seen:
+                    if self.before:
+                        self._cut(link)
+                        break
+                    state["committing"] = True
+                elif not upward and state["committing"] and self.COMMIT in seen:
+                    self._cut(link)
+                    break
+            try:
+                sink.sendall(data)
+            except OSError:
+                break
+        for side in link:
+            _close(side)
+
+    def _cut(self, link: tuple) -> None:
+        self._down_until = time.monotonic() + self.down
+        self.cut.set()
+        for side in link:
+            _close(side)
+
+    def close(self) -> None:
+        _close(self.listener)
+        for link in self._links:
+            for side in link:
+                _close(side)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()

@@ -68,7 +68,8 @@ def one_error(text: str, sentence: str) -> None:
     (["history", "--limit", "99999999999999999999"],
      "argument --limit: 99999999999999999999 is too large (at most 9223372036854775807)"),
     (["explain", "3000000000"],
-     "argument user_id: 3000000000 is too large (at most 2147483647)"),
+     "argument user_id: 3000000000 is outside the range of auth_user.id, an integer "
+     "(-2147483648 to 2147483647)"),
 ])
 def test_numbers_too_large(small_dbs, args, sentence):
     before = snapshot(small_dbs.target_url)

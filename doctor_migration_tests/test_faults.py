@@ -178,21 +178,22 @@ def test_connection_lost_mid_load(small_dbs, held_inserts):
             f"{outcome.run_id}; nothing was committed, the server rolled the transaction back; "
             "run again") in text, text
     assert snapshot(small_dbs.target_url) == before
-    assert target.what_was_written(small_dbs.target_url, outcome.run_id) == \
-        "nothing was written to the target."
+    assert outcome.written == "nothing was written to the target."
     no_tool_session_left(small_dbs.target_url)
     assert migrate(40).success
 
 
 def test_what_was_written_asks_the_ledger(small_dbs):
-    assert target.load_committed(small_dbs.target_url, "never-ran") is False  # no ledger yet
+    assert target.ledger_says(small_dbs.target_url, "never-ran")[0] is False  # no ledger yet
     run = migrate(40)
-    assert target.load_committed(small_dbs.target_url, run.run_id) is True
-    assert target.what_was_written(small_dbs.target_url, run.run_id) == (
+    assert target.ledger_says(small_dbs.target_url, run.run_id)[0] is True
+    assert target.written(run.run_id, *target.ledger_says(small_dbs.target_url, run.run_id)) == (
         "its load did commit: the doctors are migrated and recorded in the ledger "
         f"(`doctor-migration history`); undo it with `doctor-migration rollback {run.run_id}`.")
-    assert target.load_committed(small_dbs.target_url, "never-ran") is False
-    assert target.what_was_written("postgresql://postgres@127.0.0.2:1/x", "r") == (
+    assert target.ledger_says(small_dbs.target_url, "never-ran")[0] is False
+    # Asked again for the lock timeout: the target may be restarting.
+    assert target.written("r", *target.ledger_says("postgresql://postgres@127.0.0.2:1/x", "r",
+                                                   lock_timeout="1s")) == (
         "the target could not be asked whether its load committed: `doctor-migration history` "
         "lists run r if it did.")
 

@@ -1,23 +1,29 @@
-"""No wait without an end: a lock or an old snapshot held by another session makes a command
-stop after --lock-timeout with exit 75 (EX_TEMPFAIL: busy, try again), one sentence that names
-the session in the way, and nothing changed."""
+"""No wait without an end: a lock, an old snapshot or a pooler's server connection held by
+another session makes a command stop after --lock-timeout with exit 75 (EX_TEMPFAIL: busy, try
+again), one sentence that names the session in the way, and nothing changed."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from doctor_migration.demo.run import READER
-from doctor_migration.migration import target
+from doctor_migration.migration import db, stage, target
+from doctor_migration.migration.errors import DatabaseBusy, MigrationError
 from doctor_migration.names import EXIT_BUSY
-from doctor_migration_tests.helpers import migrate, snapshot
-from doctor_migration_tests.servers import start_cli, tool_sessions
+from doctor_migration_tests.helpers import doctors, migrate, snapshot
+from doctor_migration_tests.servers import LOOPBACK, pgbouncer, start_cli, tool_sessions
 
 SINCE = r"in a transaction since 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC"
 # A command given --lock-timeout 1s ends well within this, waits included.
@@ -108,7 +114,7 @@ def test_locked_ledger(small_dbs, tmp_path):
         assert code == EXIT_BUSY, out
         line(f"error at rollback_run: {blocker}", out)
 
-        assert target.load_committed(small_dbs.target_url, run.run_id, "1s") is None
+        assert target.ledger_says(small_dbs.target_url, run.run_id, "1s")[0] is None
         code, out = cli(tmp_path, "run", "--expected-count", "40", "--lock-timeout", "1s")
         assert code == EXIT_BUSY, out
         line(f"error at loaded_doctors: {blocker}", out)
@@ -161,3 +167,80 @@ def test_explain_waits_no_longer_than_the_lock_timeout(small_dbs, tmp_path):
     line(r"doctor-migration: error: the target's public\.doctors stayed locked for 1s by pid "
          rf"{pid} \(user postgres, application nightly-vacuum, {SINCE}\); nothing was changed: "
          r"let that session finish \(or end it\), then run again", out)
+
+
+def test_a_pooler_with_one_server_connection_ends_the_source_read(servers, small_dbs, tmp_path):
+    """The source read takes two sessions at once (one exports its snapshot, the other imports
+    it); a transaction pooler that gives the source one server connection, and lets a client
+    wait for it forever, must not make the run wait forever."""
+    source = servers[0]
+    params = conninfo_to_dict(small_dbs.source_url)
+    before = snapshot(small_dbs.target_url)
+
+    def run(pool_size: int) -> tuple[int, str, float]:
+        with pgbouncer({params["dbname"]: source.socket_dir}, ["postgres", params["user"]],
+                       default_pool_size=pool_size, query_wait_timeout=0) as port:
+            url = f"postgresql://{params['user']}@{LOOPBACK}:{port}/{params['dbname']}"
+            started = time.monotonic()
+            code, out = cli(tmp_path, "run", "--expected-count", "40", "--lock-timeout", "3s",
+                            env={**os.environ, "SOURCE_DATABASE_URL": url})
+            return code, out, time.monotonic() - started
+
+    code, out, took = run(1)
+    assert code == EXIT_BUSY, out
+    line(r"error at clean_doctors: the source reads on two sessions sharing one snapshot, and "
+         r"its pooler did not give the second session a server connection within 3s; nothing "
+         r"was changed: use the session pooler \(Supabase: port 5432\) or a direct connection "
+         r"for the source, or raise the pool size", out)
+    assert took < 3 + 30, took
+    assert snapshot(small_dbs.target_url) == before
+    # The advice holds: two server connections are enough.
+    code, out, _ = run(2)
+    assert code == 0, out
+    assert len(doctors(small_dbs.target_url, "legacy_user_id IS NOT NULL")) == 40
+
+
+def test_a_pooler_with_no_free_server_connection_ends_the_source_read(servers, small_dbs):
+    """Another client holds the pooler's one server connection: the source read's first
+    session gives up after the lock timeout (the pooler itself would wait 20s)."""
+    params = conninfo_to_dict(small_dbs.source_url)
+    timeouts = target.Timeouts(lock_timeout="2s")
+    with pgbouncer({params["dbname"]: servers[0].socket_dir}, ["postgres", params["user"]],
+                   default_pool_size=1, query_wait_timeout=20) as port:
+        url = f"postgresql://{params['user']}@{LOOPBACK}:{port}/{params['dbname']}"
+        with psycopg.connect(url) as other:
+            other.execute("SELECT 1")  # its transaction keeps the server connection
+            started = time.monotonic()
+            with pytest.raises(DatabaseBusy) as raised:
+                stage.stage_source(partial(db.connect, url, "source"),
+                                   partial(db.connect, small_dbs.target_url, "target"),
+                                   "pool-stage", "plan", timeouts)
+            took = time.monotonic() - started
+    assert str(raised.value) == (
+        "the source did not give the tool a session within 2s (a pooler with every server "
+        "connection in use keeps it waiting); nothing was changed, run again")
+    assert 2 <= took < 15, took
+
+
+def test_connecting_waits_no_longer_than_the_lock_timeout():
+    """A server that takes the connection and never answers: given up after the lock timeout
+    (libpq's minimum is 2s), not the default 10s."""
+    with socket.socket() as silent:
+        silent.bind((LOOPBACK, 0))
+        silent.listen()
+        where = f"reader@{LOOPBACK}:{silent.getsockname()[1]}/legacy"
+        started = time.monotonic()
+        with pytest.raises(MigrationError) as raised, \
+                db.connect(f"postgresql://{where}", "source", "2s"):
+            pass
+        took = time.monotonic() - started
+    assert str(raised.value) == (f"cannot connect to the source database {where}: "
+                                 "connection timeout expired")
+    assert 2 <= took < 8, took
+
+
+@pytest.mark.parametrize(("duration", "seconds"), [
+    ("3s", 3), ("500ms", 0.5), ("2min", 120), (" 1.5 h ", 5400), ("30", 0.03), ("0", None),
+    ("soon", None)])
+def test_lock_timeout_in_seconds_as_postgresql_reads_it(duration, seconds):
+    assert db.seconds(duration) == (None if seconds is None else pytest.approx(seconds))

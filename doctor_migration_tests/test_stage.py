@@ -16,7 +16,7 @@ from doctor_migration import runner
 from doctor_migration.defs.config import migration_run_config
 from doctor_migration.defs.jobs import MIGRATION
 from doctor_migration.migration.db import load_sql
-from doctor_migration.names import EXIT_BUSY
+from doctor_migration.names import EXIT_COMMITTED
 from doctor_migration_tests.helpers import doctors, lone_clean_ids, migrate, snapshot
 from doctor_migration_tests.servers import start_cli, tool_sessions, wait_for
 from doctor_migration_tests.test_faults import (  # noqa: F401 - a fixture
@@ -231,7 +231,7 @@ def test_checks_after_the_commit_wait_no_longer_than_the_lock_timeout(
             proc.wait(10)
         locker.join(130)
     out = (tmp_path / "out").read_text()
-    assert code == EXIT_BUSY, out
+    assert code == EXIT_COMMITTED, out
     assert re.search(
         r"^error at loaded_doctors_pass_validation: the target's doctor_migration\.doctor_rows "
         rf"stayed locked for 5s by pid {pids[0]} \(user postgres, application stage-audit, "

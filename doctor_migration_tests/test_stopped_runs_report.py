@@ -10,6 +10,7 @@ import psycopg
 
 from doctor_migration import names
 from doctor_migration import runner
+from doctor_migration.migration import db
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.validation import validate_target
 from doctor_migration.names import EXIT_STOPPED
@@ -57,7 +58,8 @@ def test_a_plan_stopped_by_the_count_gate_reports_and_report_shows_it(small_dbs)
 
     code, report = cli("report")
     assert code == 0, report
-    assert report.startswith(f"# Doctor migration plan `{run_id}`\n\n{stop}\n\n"
+    target = f"Target: `{db.location(small_dbs.target_url)}`"
+    assert report.startswith(f"# Doctor migration plan `{run_id}`\n\n{target}\n\n{stop}\n\n"
                              "**Dry run: nothing was written.**\n\n"
                              "| outcome | doctors |\n|---|---|\n"
                              "| clean doctors in the source | 40 |\n\n"), report
@@ -87,7 +89,7 @@ def test_a_plan_stopped_by_the_count_gate_reports_and_report_shows_it(small_dbs)
     # The earlier run's report is still there, and says it succeeded.
     code, report = cli("report", succeeded.run_id)
     assert code == 0, report
-    assert report.startswith(f"# Doctor migration run `{succeeded.run_id}`\n\n"
+    assert report.startswith(f"# Doctor migration run `{succeeded.run_id}`\n\n{target}\n\n"
                              "**The run succeeded.**\n\n"), report
 
 

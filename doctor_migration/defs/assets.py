@@ -7,6 +7,8 @@ pass nothing but the stage id (the run id): every step opens its own connections
 executor runs the job, and no row of data passes through Dagster's storage.
 """
 
+from datetime import datetime, timezone
+
 import dagster as dg
 
 from doctor_migration import names
@@ -23,12 +25,13 @@ from doctor_migration.defs.checks import (
     run_record,
     table_rows,
 )
-from doctor_migration.defs.config import LoadConfig, LockConfig, SelectionConfig
+from doctor_migration.defs.config import LoadBounds, LoadConfig, LockConfig, SelectionConfig
 from doctor_migration.defs.failures import fails_with_reason
 from doctor_migration.defs.jobs import DRY_RUN_JOB
 from doctor_migration.defs.resources import PostgresResource
-from doctor_migration.migration import accounting, locks, preflight, stage, timings
+from doctor_migration.migration import accounting, locks, preflight, seal, stage, timings
 from doctor_migration.migration.db import load_sql
+from doctor_migration.migration.errors import MigrationError
 from doctor_migration.migration.gates import GateResult, evaluate_gates
 from doctor_migration.migration.load import load_doctors
 from doctor_migration.migration.mapping import MAPPED_COLUMNS, RULES
@@ -83,6 +86,44 @@ def stage_id(context: dg.OpExecutionContext) -> str:
     return context.run.root_run_id or context.run.run_id
 
 
+def claim(context: dg.OpExecutionContext) -> stage.Claim:
+    """The step's run as the user of its stage; another run is in the way while Dagster says
+    it has not ended."""
+    instance = context.instance
+
+    def running(run_id: str) -> str | None:
+        run = instance.get_run_by_id(run_id)
+        return None if run is None or run.is_finished else run.status.value
+
+    return stage.Claim(context.run.run_id, running)
+
+
+# The metadata key of a stage table's seal (migration/seal.py), and of when the source was read.
+SEAL = "seal"
+SOURCE_SNAPSHOT_AT = "source_snapshot_at"
+
+
+def sealed(context: dg.OpExecutionContext, asset: str) -> tuple[dict, str]:
+    """What this run, or the run it re-executes (and so on up), recorded of `asset` with its
+    seal: the metadata values and the run that recorded them. A launch of a step without the
+    steps that fill its stage finds none and is refused."""
+    run = context.run
+    while run is not None:
+        record = run_record(context.instance, run.run_id, asset)
+        if SEAL in record:
+            return record, run.run_id
+        run = context.instance.get_run_by_id(run.parent_run_id) if run.parent_run_id else None
+    raise MigrationError(
+        f"{asset} was not staged by this run nor by a run it re-executes, so there is nothing "
+        "sealed to load: the migration's steps run together (Materialize all, or the job "
+        "migrate_doctors); nothing was changed")
+
+
+def seals(record: dict) -> list[seal.Seal]:
+    """The seals recorded in a step's metadata values."""
+    return [seal.Seal.from_json(values) for values in record[SEAL]]
+
+
 def expected_count(context: dg.OpExecutionContext) -> int:
     """The count of clean doctors the operator expects: clean_doctors' setting in this run."""
     ops = (context.run.run_config or {}).get("ops") or {}
@@ -114,16 +155,19 @@ def table_metadata(name: str, rows: int, columns: list[tuple[str, str, str]],
 
 def stage_profile_coverage(context: dg.OpExecutionContext, config: LockConfig,
                            target: PostgresResource) -> dict:
-    """Preflight the target, start the command's stage and copy the doctor profiles into it;
-    the metadata of what it staged."""
+    """Preflight the target (its warnings logged), start the command's stage and copy the doctor
+    profiles into it; the metadata of what it staged, with the preflight's warnings."""
     timeouts = Timeouts(lock_timeout=config.lock_timeout)
     sid, what = stage_id(context), command(context)
     with target.connect() as conn:
-        preflight.check_target(conn, config.lock_timeout)
-        stage.start(conn, sid, what, timeouts)
-        with stage.transaction(conn, sid, what, timeouts):
+        warnings = preflight.check_target(conn, config.lock_timeout)
+        for warning in warnings:
+            context.log.warning(warning)
+        stage.start(conn, sid, what, timeouts, claim(context))
+        with stage.transaction(conn, sid, what, timeouts, claim=claim(context)):
             profiles, users, several = stage.profile_coverage_summary(conn, sid)
     return {
+        **({"preflight_warnings": "\n".join(warnings)} if warnings else {}),
         **table_metadata("profile_coverage", profiles, PROFILE_COVERAGE_COLUMNS, sid),
         "legacy_users_with_a_profile": users,
         "legacy_users_with_several_profiles": len(several),
@@ -138,11 +182,17 @@ def stage_clean_doctors(context: dg.OpExecutionContext, config: SelectionConfig,
     of what it staged, and the step 1.3 gates evaluated on it."""
     timeouts = Timeouts(lock_timeout=config.lock_timeout)
     sid, what = stage_id(context), command(context)
-    with source.connect() as conn:
+    with source.connect(config.lock_timeout) as conn:
         preflight.check_source(conn, config.lock_timeout)
+    read_at = datetime.now(timezone.utc)
     stage.stage_source(source.connect, target.connect, sid, what, timeouts)
-    with target.connect() as conn, stage.transaction(conn, sid, what, timeouts):
+    # The gates and the seals of what they passed, in one snapshot of the stage.
+    with target.connect() as conn, stage.transaction(conn, sid, what, timeouts,
+                                                     claim=claim(context),
+                                                     repeatable_read=True):
         gates = evaluate_gates(conn, sid, config.expected_count)
+        passed = [seal.take(conn, name, sid, context.run.run_id)
+                  for name in ("profile_coverage", "clean_doctors")]
         tally = accounting.tally(conn, sid)
         merges = accounting.blank_email_merges(conn, sid)
         cur = conn.execute(load_sql("select_clean_doctor_summary"), {"run_id": sid})
@@ -159,6 +209,8 @@ def stage_clean_doctors(context: dg.OpExecutionContext, config: SelectionConfig,
         "source_users": tally.source_users,
         "source_users_table": "doctor_migration.source_users",
         "accounting": accounting_table(tally.rows()),
+        SOURCE_SNAPSHOT_AT: read_at.isoformat(timespec="seconds"),
+        SEAL: dg.MetadataValue.json([s.to_json() for s in passed]),
     }, gates
 
 
@@ -167,13 +219,17 @@ def stage_doctor_rows(context: dg.OpExecutionContext, config: LockConfig,
     """Map the clean doctors to doctors rows in the stage; the metadata of what it staged."""
     timeouts = Timeouts(lock_timeout=config.lock_timeout)
     sid, what = stage_id(context), command(context)
-    with target.connect() as conn, stage.transaction(conn, sid, what, timeouts):
-        rows = stage.map_doctor_rows(conn, sid)
+    checked, _ = sealed(context, "clean_doctors")
+    with target.connect() as conn, stage.transaction(conn, sid, what, timeouts,
+                                                     claim=claim(context),
+                                                     repeatable_read=True):
+        rows, mapped = stage.map_doctor_rows(conn, sid, seals(checked), context.run.run_id)
         preview = conn.execute(load_sql("select_doctor_rows_preview"),
                                {"run_id": sid, "limit": 10}).fetchall()
     columns = ["legacy_user_id", "doctor_number", "years_experience", "licensed_since"]
     return {
         **table_metadata("doctor_rows", rows, DOCTOR_ROW_COLUMNS, sid),
+        SEAL: dg.MetadataValue.json([mapped.to_json()]),
         "preview": dg.MetadataValue.table(
             records=[dg.TableRecord(dict(zip(columns, map(_scalar, row)))) for row in preview],
             schema=dg.TableSchema(columns=[
@@ -181,11 +237,23 @@ def stage_doctor_rows(context: dg.OpExecutionContext, config: LockConfig,
     }
 
 
-def load(context: dg.OpExecutionContext, config: LockConfig, target: PostgresResource, *,
+def load(context: dg.OpExecutionContext, config: LoadBounds, target: PostgresResource, *,
          dry_run: bool, create_indexes: bool = False) -> dict:
-    """The load of the stage's doctor_rows into public.doctors (rolled back for a dry run);
-    the metadata of what it did, or would do."""
+    """The load of the stage's doctor_rows into public.doctors (rolled back for a dry run), as
+    the doctor_rows step sealed them; the metadata of what it did, or would do."""
+    mapped, _ = sealed(context, "doctor_rows")
+    selected, read_by = sealed(context, "clean_doctors")
+    snapshot = {SOURCE_SNAPSHOT_AT: selected.get(SOURCE_SNAPSHOT_AT, "")}
+    reused = None
     with target.connect() as conn:
+        if read_by != context.run.run_id:
+            age = seal.snapshot_age(conn, snapshot[SOURCE_SNAPSHOT_AT], config.max_snapshot_age)
+            snapshot["source_snapshot_age_minutes"] = round(age / 60, 1)
+            reused = {"read_by": read_by, "taken_at": snapshot[SOURCE_SNAPSHOT_AT],
+                      "age_minutes": snapshot["source_snapshot_age_minutes"]}
+            context.log.info(
+                f"re-executing run {read_by}: migrating the source as it read it at "
+                f"{snapshot[SOURCE_SNAPSHOT_AT]}, {age / 60:.0f} min ago")
         # Before the load, so that giving up on it (see create_legacy_id_index) changes nothing.
         if create_indexes and not dry_run and timings.legacy_id_index(conn) is None:
             context.log.info("creating " + timings.INDEX_ADVICE)
@@ -193,9 +261,11 @@ def load(context: dg.OpExecutionContext, config: LockConfig, target: PostgresRes
         with locks.naming_blockers(conn, "target", LOAD_TABLES, config.lock_timeout):
             result = load_doctors(
                 conn, stage_id(context), run_id=context.run.run_id, dry_run=dry_run,
-                expected_count=expected_count(context),
+                sealed=seals(mapped)[0], expected_count=expected_count(context),
+                max_deletes=config.max_deletes, claim=claim(context),
                 timeouts=Timeouts(lock_timeout=config.lock_timeout),
             )
+        result.source_snapshot = reused
         index = timings.legacy_id_index(conn)
     return {
         "dagster/table_name": "public.doctors",
@@ -209,10 +279,12 @@ def load(context: dg.OpExecutionContext, config: LockConfig, target: PostgresRes
         "updated": result.updated,
         "unchanged": result.unchanged,
         "deleted": result.deleted,
+        "delete_limit": result.delete_limit,
         "rows_written": 0 if result.dry_run else result.written,
         "load_seconds": round(result.seconds, 3),
         "ledger_run_id": result.run_id,
         "lock_timeout": config.lock_timeout,
+        **snapshot,
         "load_result": dg.MetadataValue.json(result.to_json()),
     }
 

@@ -11,6 +11,7 @@ from doctor_migration.migration import locks, reconcile, stage, timings
 from doctor_migration.migration.gates import GateResult
 from doctor_migration.migration.load import LoadResult
 from doctor_migration.migration.report import markdown_table
+from doctor_migration.migration.seal import Seal
 from doctor_migration.migration.target import Timeouts
 from doctor_migration.migration.validation import ValidationResult, validate_committed
 from doctor_migration.names import SHOWN  # offending legacy ids in a check's metadata
@@ -227,6 +228,11 @@ def load_summary(instance: dg.DagsterInstance, run_id: str) -> tuple[LoadResult,
     return LoadResult.from_json(meta["load_result"]), meta.get("lock_timeout", names.LOCK_TIMEOUT)
 
 
+def _seal(loaded: LoadResult) -> Seal | None:
+    """The doctor_rows seal the load verified (None for a load recorded before seals)."""
+    return Seal.from_json(loaded.sealed) if loaded.sealed else None
+
+
 # The checks of loaded_doctors as plain functions of the load's result: the multi-asset checks
 # below and the dry run's ops (defs/dry_run.py) call them. A dry run's load rolled back, so
 # its validation and reconciliation are those its load took before the rollback.
@@ -239,7 +245,7 @@ def validation_results(loaded: LoadResult, timeouts: Timeouts,
     else:
         with target.connect() as conn, stage.transaction(
                 conn, loaded.stage_id, "run", timeouts, CHECK_READS, AFTER_COMMIT):
-            results = validate_committed(conn, loaded.stage_id)
+            results = validate_committed(conn, loaded.stage_id, _seal(loaded))
     return [validation_check_result(v) for v in results]
 
 
@@ -252,7 +258,7 @@ def reconciliation_results(loaded: LoadResult, timeouts: Timeouts,
     else:
         with target.connect() as conn, stage.transaction(
                 conn, loaded.stage_id, "run", timeouts, CHECK_READS, AFTER_COMMIT):
-            result = reconcile.reconcile(conn, loaded.stage_id)
+            result = reconcile.reconcile(conn, loaded.stage_id, _seal(loaded))
         summary = result.summary
     shown = sorted(result.mismatches)[:SHOWN]
     before, after = loaded.native_before, loaded.native_after

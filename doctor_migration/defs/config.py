@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import dagster as dg
 from pydantic import Field
 
@@ -28,7 +30,24 @@ class SelectionConfig(LockConfig):
     )
 
 
-class LoadConfig(LockConfig):
+class LoadBounds(LockConfig):
+    """What a load (or a dry run's) may do: its limits."""
+
+    max_deletes: Optional[int] = Field(
+        default=None, ge=0,
+        description="The most migrated doctors (no longer clean) the load may delete; the run "
+                    "stops before any write above it. Empty: the larger of "
+                    f"{names.DELETE_LIMIT_FLOOR} and {names.DELETE_LIMIT_PERCENT}% of the "
+                    "migrated doctors before the run.",
+    )
+    max_snapshot_age: str = Field(
+        default=names.MAX_SNAPSHOT_AGE,
+        description="A re-execution that reuses its root run's stage migrates the source as "
+                    "it was read then; it refuses a snapshot older than this (an interval).",
+    )
+
+
+class LoadConfig(LoadBounds):
     """How the load behaves. A dry run is not a setting of it but its own job
     (dry_run_doctor_migration), so that no materialization of loaded_doctors is a dry run."""
 
@@ -41,7 +60,8 @@ class LoadConfig(LockConfig):
 
 def migration_run_config(expected_count: int = names.EXPECTED_COUNT, dry_run: bool = False,
                          lock_timeout: str = names.LOCK_TIMEOUT,
-                         create_indexes: bool = False) -> dg.RunConfig:
+                         create_indexes: bool = False,
+                         max_deletes: int | None = None) -> dg.RunConfig:
     """Run config of migrate_doctors or, with dry_run, dry_run_doctor_migration (whose load
     has no index to create); with no arguments, every parameter at its default (what their
     launchpads open with)."""
@@ -50,6 +70,8 @@ def migration_run_config(expected_count: int = names.EXPECTED_COUNT, dry_run: bo
         "clean_doctors": SelectionConfig(expected_count=expected_count,
                                          lock_timeout=lock_timeout),
         "doctor_rows": LockConfig(lock_timeout=lock_timeout),
-        "loaded_doctors": (LockConfig(lock_timeout=lock_timeout) if dry_run else
-                           LoadConfig(lock_timeout=lock_timeout, create_indexes=create_indexes)),
+        "loaded_doctors": (
+            LoadBounds(lock_timeout=lock_timeout, max_deletes=max_deletes) if dry_run else
+            LoadConfig(lock_timeout=lock_timeout, create_indexes=create_indexes,
+                       max_deletes=max_deletes)),
     })

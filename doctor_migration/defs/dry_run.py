@@ -28,7 +28,12 @@ from doctor_migration.defs.checks import (
     timing_results,
     validation_results,
 )
-from doctor_migration.defs.config import LockConfig, SelectionConfig, migration_run_config
+from doctor_migration.defs.config import (
+    LoadBounds,
+    LockConfig,
+    SelectionConfig,
+    migration_run_config,
+)
 from doctor_migration.defs.failures import failure_for_checks, fails_with_reason
 from doctor_migration.defs.jobs import DRY_RUN_JOB
 from doctor_migration.defs.resources import PostgresResource
@@ -105,7 +110,7 @@ def dry_run_doctor_rows(context: dg.OpExecutionContext, config: LockConfig,
 
 @dg.op(ins=AFTER, out=DONE, description="The whole load, validated, then rolled back.")
 @fails_with_reason
-def dry_run_loaded_doctors(context: dg.OpExecutionContext, config: LockConfig,
+def dry_run_loaded_doctors(context: dg.OpExecutionContext, config: LoadBounds,
                            target: PostgresResource):
     yield from _observe("loaded_doctors", load(context, config, target, dry_run=True))
     yield dg.Output(None)

@@ -19,9 +19,10 @@ class PostgresResource(dg.ConfigurableResource):
     role: str = Field(default="database", description="What this database is, for messages.")
 
     @contextmanager
-    def connect(self) -> Iterator[psycopg.Connection]:
-        """A connection, closed on exit; its transactions commit or roll back on their own."""
-        with db.connect(self.url, self.role) as conn:
+    def connect(self, lock_timeout: str | None = None) -> Iterator[psycopg.Connection]:
+        """A connection, closed on exit; its transactions commit or roll back on their own.
+        Connecting waits no longer than `lock_timeout`, if given (db.connect)."""
+        with db.connect(self.url, self.role, lock_timeout) as conn:
             yield conn
 
 

@@ -17,14 +17,14 @@ import psycopg
 from psycopg import sql
 
 from doctor_migration import __version__
-from doctor_migration.migration import ledger, stage, target
+from doctor_migration.migration import db, ledger, seal, stage, target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, StopMigration, os_user
 from doctor_migration.migration.gates import another_doctor_stop
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
 from doctor_migration.migration.reconcile import Reconciliation, compare_staged
 from doctor_migration.migration.validation import ValidationResult, validate_target
-from doctor_migration.names import SHOWN
+from doctor_migration.names import DELETE_LIMIT_FLOOR, DELETE_LIMIT_PERCENT, SHOWN
 
 
 @dataclass
@@ -36,6 +36,15 @@ class LoadResult:
     clean_count: int
     # The command's stage (doctor_migration.doctor_rows WHERE run_id = stage_id).
     stage_id: str = ""
+    # The most migrated doctors the run may delete (delete_limit), and what it was computed from.
+    delete_limit: int = 0
+    migrated_before: int = 0
+    # The doctor_rows step's seal the load verified (seal.Seal.to_json()), which the checks after
+    # the commit verify again before they compare the target with the stage.
+    sealed: dict | None = None
+    # A re-execution that reused its root run's stage: {"read_by": the run that read the
+    # source, "taken_at": when, "age_minutes": how long before this load}.
+    source_snapshot: dict | None = None
     # Step 4.2's example: the clean doctor with the most patients.
     lookup_legacy_id: int | None = None
     inserted: int = 0
@@ -118,31 +127,47 @@ def _sequences_advanced(conn: psycopg.Connection, inserted: int) -> list[dict]:
                                               {"written": written})]
 
 
+def delete_limit(migrated_before: int, max_deletes: int | None = None) -> int:
+    """How many migrated doctors a run may delete: `max_deletes` when the operator gives it,
+    else the larger of DELETE_LIMIT_FLOOR and DELETE_LIMIT_PERCENT of the migrated rows before
+    the run (rounded up)."""
+    if max_deletes is not None:
+        return max_deletes
+    return max(DELETE_LIMIT_FLOOR, -(-migrated_before * DELETE_LIMIT_PERCENT // 100))
+
+
 def load_doctors(
     conn: psycopg.Connection,
     stage_id: str,
     *,
     run_id: str,
+    sealed: seal.Seal,
     expected_count: int | None = None,
+    max_deletes: int | None = None,
     dry_run: bool = False,
     timeouts: target.Timeouts = target.Timeouts(),
+    claim: stage.Claim | None = None,
 ) -> LoadResult:
     """Merge the command's doctor_rows (the stage `stage_id`) into public.doctors in one
     transaction: plan the changes, apply them with the ledger, verify before COMMIT.
 
-    With dry_run the same statements run and the transaction is rolled back: the result says
-    what a run would do, and the target (doctors and ledger) is left exactly as it was.
+    What it merges is its own copy of doctor_rows, verified against `sealed`, the doctor_rows
+    step's seal, after its locks; its count must still be `expected_count`, and it deletes at
+    most delete_limit(...) migrated doctors. With dry_run the same statements run and the
+    transaction is rolled back: the result says what a run would do, and the target (doctors
+    and ledger) is left exactly as it was.
     """
     started = time.perf_counter()
     command = "plan" if dry_run else "run"
-    result = LoadResult(run_id=run_id, dry_run=dry_run, clean_count=0, stage_id=stage_id)
+    result = LoadResult(run_id=run_id, dry_run=dry_run, clean_count=0, stage_id=stage_id,
+                        sealed=sealed.to_json())
     try:
         with conn.transaction(force_rollback=dry_run):
             target.begin(conn, command, run_id, timeouts)
-            stage.hold(conn, stage_id, command)
+            stage.hold(conn, stage_id, command, claim=claim)
             target.lock_doctors(conn, timeouts.lock_timeout)
             target.ensure_ledger(conn)
-            _plan_changes(conn, stage_id, result)
+            _plan_changes(conn, stage_id, sealed, expected_count, max_deletes, result)
             _apply_changes(conn, run_id, expected_count, result)
             _verify(conn, result)
     except psycopg.errors.InsufficientPrivilege as exc:
@@ -151,6 +176,8 @@ def load_doctors(
             f"{exc.diag.message_primary}; nothing was changed"
         ) from None
     except psycopg.errors.QueryCanceled as exc:
+        if db.timed_out(exc):
+            raise  # db.connect names the setting that cancelled it, and what to do
         raise MigrationError(
             f"the load was cancelled ({exc.diag.message_primary}); nothing was changed"
         ) from None
@@ -158,10 +185,17 @@ def load_doctors(
     return result
 
 
-def _plan_changes(conn: psycopg.Connection, stage_id: str, result: LoadResult) -> None:
+def _plan_changes(conn: psycopg.Connection, stage_id: str, sealed: seal.Seal,
+                  expected_count: int | None, max_deletes: int | None,
+                  result: LoadResult) -> None:
     """What the load will do to each doctors row, counted, and the stop conditions that forbid
-    it, before any write: the command's rows typed like public.doctors, classified."""
-    result.clean_count = stage.stage_doctor_rows(conn, stage_id)
+    it, before any write: the command's rows, verified against their seal and typed like
+    public.doctors, classified."""
+    result.clean_count = stage.stage_doctor_rows(conn, stage_id, sealed)
+    if expected_count is not None and result.clean_count != expected_count:
+        raise StopMigration(
+            f"the load found {result.clean_count} clean doctors in its stage where "
+            f"{expected_count} are expected; nothing was written")
     lookup = conn.execute(load_sql("select_lookup_legacy_id")).fetchone()
     result.lookup_legacy_id = lookup[0] if lookup else None
     _stop_on_duplicate_migrated_rows(conn)
@@ -176,12 +210,34 @@ def _plan_changes(conn: psycopg.Connection, stage_id: str, result: LoadResult) -
         {"column": c, "doctors": n, "examples": list(ex)}
         for c, n, ex in conn.execute(load_sql("select_changed_columns")).fetchall()
     ]
+    _stop_on_too_many_deletes(conn, max_deletes, result)
     references = target.referencing_rows(conn, "select_doctors_to_delete")
     if references:
         raise StopMigration(
             "migrated doctors that are no longer clean are still referenced, so they "
             "cannot be deleted: " + "; ".join(references[:SHOWN])
         )
+
+
+def _stop_on_too_many_deletes(conn: psycopg.Connection, max_deletes: int | None,
+                              result: LoadResult) -> None:
+    """The last line of defence against a broken stage, a source restored from an old backup
+    or a URL pointing at another source: a run deletes at most delete_limit(...) doctors."""
+    result.migrated_before = result.updated + result.unchanged + result.deleted
+    result.delete_limit = delete_limit(result.migrated_before, max_deletes)
+    if result.deleted <= result.delete_limit:
+        return
+    first = [r[0] for r in conn.execute(load_sql("select_deleted_legacy_ids"),
+                                        {"limit": SHOWN})]
+    how = ("given by --max-deletes (max_deletes)" if max_deletes is not None else
+           f"the larger of {DELETE_LIMIT_FLOOR} and {DELETE_LIMIT_PERCENT}% of the "
+           f"{result.migrated_before} migrated doctors before the run")
+    raise StopMigration(
+        f"the run would delete {result.deleted} migrated doctors that are no longer clean, "
+        f"more than the limit of {result.delete_limit} ({how}); legacy user ids: "
+        f"{', '.join(map(str, first))}{' ...' if result.deleted > len(first) else ''}; "
+        "nothing was written. If the source really lost them, run again with "
+        f"--max-deletes {result.deleted} (launchpad: loaded_doctors, max_deletes)")
 
 
 def _apply_changes(conn: psycopg.Connection, run_id: str, expected_count: int | None,

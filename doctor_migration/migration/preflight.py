@@ -17,8 +17,13 @@ from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError
 from doctor_migration.migration.ledger import ledger_problem
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
-from doctor_migration.migration.target import STAGE_REGISTRY, STAGE_TABLES
-from doctor_migration.names import LOCK_TIMEOUT
+from doctor_migration.migration.target import (
+    STAGE_REGISTRY,
+    STAGE_TABLES,
+    TOOL_TABLES,
+    extra_grants,
+)
+from doctor_migration.names import LOCK_TIMEOUT, SUPABASE_PLATFORM_ROLES
 
 
 @dataclass(frozen=True)
@@ -318,11 +323,41 @@ def _ledger_problem(role: Role) -> str:
             f"sql/create_doctor_migrator.sql does), or {grant}")
 
 
-def check_target(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> None:
+def _reader(name: str, is_superuser: bool, reads_all_data: bool, owners: list[str]) -> str:
+    if is_superuser:
+        return f"{name} (superuser)"
+    if reads_all_data:
+        return f"{name} (member of pg_read_all_data)"
+    if name in owners:
+        return f"{name} (owner of the tool's tables)"
+    return f"{name} (member of {' and '.join(owners)}, owner of the tool's tables)"
+
+
+def _grant_warnings(conn: psycopg.Connection, role: Role) -> list[str]:
+    """What grants cannot keep from the tool's tables: the roles that read them whatever their
+    grants say, and the grants that the tool's role, not owning the table, may not revoke.
+    Roles only: never a row."""
+    warnings = []
+    readers = [_reader(*row) for row in conn.execute(load_sql("preflight_select_readers"), {
+        "tables": list(TOOL_TABLES), "platform_roles": SUPABASE_PLATFORM_ROLES})]
+    if readers:
+        warnings.append("roles that may read the stage (names and e-mails) and the run ledger "
+                        "whatever the grants on them: " + ", ".join(readers))
+    for table, owner, may_revoke, _, who in extra_grants(conn):
+        if not may_revoke:
+            warnings.append(
+                f"role {role.name} may not revoke the grants of {who} on "
+                f"doctor_migration.{table} (only its owner may): as {owner}, run REVOKE ALL ON "
+                f"doctor_migration.{table} FROM {who} CASCADE")
+    return warnings
+
+
+def check_target(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> list[str]:
     """Raise MigrationError naming every grant, table, column or policy the run would lack on
     the target: doctors and profiles readable (and doctors writable) by this role, with no row
     hidden by row level security; the columns the mapping writes, of a type that holds them;
-    the run ledger creatable or usable; temporary tables allowed. Only reads the catalog."""
+    the run ledger creatable or usable; temporary tables allowed. Return the warnings that do
+    not stop the run (_grant_warnings). Only reads the catalog."""
     # Deparsing a policy opens its table: a lock on it must not hang the preflight.
     with locks.bounded_transaction(conn, "target", TARGET_CATALOG_LOCKS, lock_timeout):
         role = _role(conn)
@@ -353,6 +388,7 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> 
             problems += _column_problems("public.profiles",
                                          _columns(conn, present["public.profiles"]),
                                          PROFILE_COLUMNS, writes=False)
+        warnings = _grant_warnings(conn, role)
     if role.is_replica:
         problems.append("the target is a read-only replica (in recovery): point "
                         "SUPABASE_DATABASE_URL at the primary")
@@ -374,6 +410,7 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> 
         problems.append(f"role {role.name} may not create the load's temporary tables: "
                         f"GRANT TEMPORARY ON DATABASE {role.database} TO {role.name}")
     _raise("target", problems)
+    return warnings
 
 
 def check_source(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> None:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 import psycopg
 
 from doctor_migration.migration.db import load_sql
+from doctor_migration.migration.seal import Seal
 from doctor_migration.migration.stage import stage_doctor_rows
 from doctor_migration.names import SHOWN
 
@@ -47,11 +48,13 @@ class Reconciliation:
         return cls(**{**values, "mismatches": {int(u): list(c) for u, c in values["mismatches"]}})
 
 
-def reconcile(conn: psycopg.Connection, stage_id: str) -> Reconciliation:
-    """Column-by-column comparison of the target's migrated rows with the command's doctor_rows.
-    Writes nothing: the typed copy lives in a rolled-back transaction."""
+def reconcile(conn: psycopg.Connection, stage_id: str,
+              sealed: Seal | None = None) -> Reconciliation:
+    """Column-by-column comparison of the target's migrated rows with the command's doctor_rows
+    (verified against the seal the load verified, when given). Writes nothing: the typed copy
+    lives in a rolled-back transaction."""
     with conn.transaction(force_rollback=True):
-        stage_doctor_rows(conn, stage_id)
+        stage_doctor_rows(conn, stage_id, sealed)
         return compare_staged(conn)
 
 

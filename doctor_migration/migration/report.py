@@ -42,6 +42,8 @@ def build_report(result: LoadResult, *, accounting: list[list[object]] | None = 
             "deleted": result.deleted,
         },
         "changed_columns": result.changed_columns,
+        "delete_limit": result.delete_limit,
+        "source_snapshot": result.source_snapshot,
         "sequences_advanced": result.sequences_advanced,
         "accounting": [{"outcome": o, "users": n} for o, n in accounting or []],
         "checks": checks or [],
@@ -112,6 +114,8 @@ def render_markdown(report: dict) -> str:
     """The report as Markdown."""
     kind = "plan" if report["dry_run"] else "run"
     parts = [f"# Doctor migration {kind} `{report['run_id']}`", _outcome(report)]
+    if "target" in report:  # the report of a run the command line launched or reads back
+        parts.insert(1, f"Target: `{report['target'] or 'not recorded'}`")
     stopped = report.get("outcome", SUCCEEDED) != SUCCEEDED
     if report["dry_run"] and stopped:
         parts.append("**Dry run: nothing was written,** apart from any sequence values its "
@@ -130,6 +134,13 @@ def render_markdown(report: dict) -> str:
             if counts.get(name) is not None]
     if rows:
         parts.append(markdown_table(["outcome", "doctors"], rows))
+    if report.get("delete_limit") is not None and counts.get("deleted") is not None:
+        parts.append(f"Deletes allowed: at most {report['delete_limit']} (`--max-deletes`).")
+    snapshot = report.get("source_snapshot")
+    if snapshot:
+        parts.append(f"**Re-execution:** migrated the source as run `{snapshot['read_by']}` read "
+                     f"it at {snapshot['taken_at']}, {snapshot['age_minutes']} min before this "
+                     "load; changes to the source since then are not in it.")
     if report["changed_columns"]:
         parts.append("## Columns changed by updates")
         parts.append(markdown_table(["column", "doctors", "example legacy ids"], [

@@ -20,13 +20,14 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from doctor_migration.migration import locks, target
-from doctor_migration.migration.db import load_sql
+from doctor_migration.migration import locks, seal, target
+from doctor_migration.migration.db import load_sql, seconds, waiting_at_most
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError
 from doctor_migration.migration.ledger import doctor_columns
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
@@ -48,7 +49,7 @@ SOURCE_READ = dict.fromkeys(SOURCE_COLUMNS, "AccessShareLock")
 PROFILES_READ = {"public.profiles": "AccessShareLock"}
 NOTHING_CHANGED = "nothing was changed"
 
-Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
+Connect = Callable[..., AbstractContextManager[psycopg.Connection]]
 
 
 class StageGone(DatabaseBusy):
@@ -86,9 +87,45 @@ def _replaced(conn: psycopg.Connection, stage_id: str, command: str, outcome: st
                      "run again once no other command of the kind is running")
 
 
+class StageInUse(DatabaseBusy):
+    """Another Dagster run (a re-execution of the same run, say) is using the same stage."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The Dagster run a step belongs to, and how to ask whether another run is still going
+    (its status, or None once it has ended): a stage is used by one run at a time."""
+
+    run_id: str
+    running: Callable[[str], str | None]
+
+
+def _claim(conn: psycopg.Connection, stage_id: str, command: str, used_by: str | None,
+           claim: Claim, outcome: str) -> None:
+    """Make `claim`'s run the stage's user, unless the run using it now is still going."""
+    if used_by == claim.run_id:
+        return
+    status = claim.running(used_by) if used_by else None
+    if status is None:
+        try:
+            with conn.transaction():
+                taken = conn.execute(load_sql("claim_stage"), {
+                    "run_id": stage_id, "used_by": claim.run_id, "seen": used_by}).rowcount
+        except psycopg.errors.LockNotAvailable:
+            taken, status = 0, "working in it"
+        if taken:
+            return
+    raise StageInUse(
+        f"the stage of {command} {stage_id} is in use by run {used_by or '?'} "
+        f"({status or 'it took the stage a moment ago'}): two runs may not use one stage at "
+        f"once (two re-executions of one run, say); {outcome}: let run {used_by or '?'} end "
+        "(or terminate it in the Dagster UI), then launch again")
+
+
 def hold(conn: psycopg.Connection, stage_id: str, command: str,
-         outcome: str = NOTHING_CHANGED) -> None:
-    """Keep this command's stage from being replaced until the transaction ends."""
+         outcome: str = NOTHING_CHANGED, claim: Claim | None = None) -> None:
+    """Keep this command's stage from being replaced until the transaction ends; with `claim`,
+    refuse if another run that is still going uses it, else take it for this run."""
     try:
         with conn.transaction():
             held = conn.execute(load_sql("lock_stage"), {"run_id": stage_id}).fetchone()
@@ -96,37 +133,52 @@ def hold(conn: psycopg.Connection, stage_id: str, command: str,
         held = None
     if held is None:
         raise _replaced(conn, stage_id, command, outcome)
+    if claim is not None:
+        _claim(conn, stage_id, command, held[1], claim, outcome)
 
 
 @contextmanager
 def transaction(conn: psycopg.Connection, stage_id: str, command: str,
                 timeouts: target.Timeouts, wanted: dict[str, str] | None = None,
-                outcome: str = NOTHING_CHANGED) -> Iterator[None]:
+                outcome: str = NOTHING_CHANGED, *, claim: Claim | None = None,
+                repeatable_read: bool = False) -> Iterator[None]:
     """A transaction of the command on the target that reads or writes its stage: the tool's
-    settings, the stage held; a lock wait on `wanted` tables names the sessions in the way."""
-    with locks.naming_blockers(conn, "target", wanted or {}, timeouts.lock_timeout, outcome), \
-            conn.transaction():
-        target.configure(conn, command, stage_id, timeouts)
-        hold(conn, stage_id, command, outcome)
-        yield
+    settings, the stage held (and with `claim`, taken for the step's run); a lock wait on
+    `wanted` tables names the sessions in the way. repeatable_read: every statement sees one
+    snapshot, so that what a step checks and what it seals are the same rows."""
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ if repeatable_read else None
+    try:
+        with locks.naming_blockers(conn, "target", wanted or {}, timeouts.lock_timeout,
+                                   outcome), conn.transaction():
+            target.configure(conn, command, stage_id, timeouts)
+            hold(conn, stage_id, command, outcome, claim)
+            yield
+    except psycopg.errors.SerializationFailure:
+        raise seal.StageChanged(
+            f"another session changed the stage of {command} {stage_id} while this step "
+            f"worked in it; {outcome}: run the migration again") from None
+    finally:
+        conn.isolation_level = None
 
 
 def _create(conn: psycopg.Connection) -> None:
-    """The schema and the stage's tables, when one is missing; no grant on them but the
-    owner's."""
+    """The schema and the stage's tables, when one is missing; then, every command, no grant
+    on them or on the ledger but the tool's role's and their owners'."""
     names = [REGISTRY, *TABLES]
     found = {r[0] for r in conn.execute(load_sql("select_stage_tables"), {"tables": names})}
-    if found >= set(names):
-        return
+    if not found >= set(names):
+        _create_tables(conn)
+    target.revoke_extra_grants(conn)
+
+
+def _create_tables(conn: psycopg.Connection) -> None:
+    """The schema and the stage's tables; the API roles kept out of the schema."""
     try:
         with conn.transaction():
             conn.execute(load_sql("create_tool_schema"))
             conn.execute(load_sql("create_stage"))
             roles = [r[0] for r in conn.execute(load_sql("select_api_roles"),
                                                 {"roles": API_ROLES})]
-            grantees = sql.SQL(", ").join([sql.SQL("PUBLIC"), *map(sql.Identifier, roles)])
-            conn.execute(sql.SQL(load_sql("revoke_stage")).format(
-                tables=sql.SQL(", ").join(table(n) for n in names), grantees=grantees))
             if roles:
                 conn.execute(sql.SQL(load_sql("revoke_stage_schema")).format(
                     grantees=sql.SQL(", ").join(map(sql.Identifier, roles))))
@@ -139,17 +191,19 @@ def _create(conn: psycopg.Connection) -> None:
 
 
 def start(conn: psycopg.Connection, stage_id: str, command: str,
-          timeouts: target.Timeouts) -> None:
-    """The command's first step: its stage registered, the previous stage of its kind (and any
-    rows of an earlier attempt of this one) deleted, phase 1's doctor profiles copied in.
-    A command of the same kind that is working in its stage right now makes this one refuse at
-    once, naming it."""
+          timeouts: target.Timeouts, claim: Claim | None = None) -> None:
+    """The command's first step: its stage registered and taken for `claim`'s run, the
+    previous stage of its kind (and any rows of an earlier attempt of this one) deleted, phase
+    1's doctor profiles copied in. A command of the same kind that is working in its stage right
+    now, or another run still using this stage, makes this one refuse at once, naming it."""
     params = {"command": command, "run_id": stage_id}
     with locks.naming_blockers(conn, "target", PROFILES_READ, timeouts.lock_timeout), \
             conn.transaction():
         target.configure(conn, command, stage_id, timeouts)
         conn.execute(load_sql("lock_stage_creation"), {"key": STAGE_LOCK_KEY})
         _create(conn)
+        if not conn.execute(load_sql("select_stage_claim_column")).fetchone()[0]:
+            conn.execute(load_sql("add_stage_claim_column"))
         try:
             with conn.transaction():
                 conn.execute(load_sql("lock_replaced_stages"), params)
@@ -157,10 +211,12 @@ def start(conn: psycopg.Connection, stage_id: str, command: str,
             raise target.running(conn.execute(load_sql("select_stage_holder"), params)
                                  .fetchone()) from None
         gone = [r[0] for r in conn.execute(load_sql("delete_replaced_stages"), params)]
+        conn.execute(load_sql("insert_stage"),
+                     {**params, "used_by": claim.run_id if claim else stage_id})
+        hold(conn, stage_id, command, claim=claim)
         for name in TABLES:
             conn.execute(sql.SQL(load_sql("delete_stage_rows")).format(table=table(name)),
                          {"run_ids": [*gone, stage_id]})
-        conn.execute(load_sql("insert_stage"), params)
         conn.execute(load_sql("insert_profile_coverage"), {"run_id": stage_id})
         analyze(conn, "profile_coverage")
 
@@ -231,16 +287,39 @@ def _pipe(src: psycopg.Connection, tgt: psycopg.Connection, stage_id: str, comma
         analyze(tgt, name)
 
 
+def _no_session(lock_timeout: str, second: bool) -> DatabaseBusy:
+    """The error for a source session that got no server connection within the lock timeout."""
+    if second:
+        return DatabaseBusy(
+            "the source reads on two sessions sharing one snapshot, and its pooler did not give "
+            f"the second session a server connection within {lock_timeout}; {NOTHING_CHANGED}: "
+            "use the session pooler (Supabase: port 5432) or a direct connection for the "
+            "source, or raise the pool size")
+    return DatabaseBusy(
+        f"the source did not give the tool a session within {lock_timeout} (a pooler with "
+        f"every server connection in use keeps it waiting); {NOTHING_CHANGED}, run again")
+
+
 @contextmanager
 def _source_transaction(src: psycopg.Connection, lock_timeout: str,
                         snapshot: str | None = None) -> Iterator[None]:
-    """The source's READ ONLY, REPEATABLE READ transaction (importing `snapshot`), in UTC."""
+    """The source's READ ONLY, REPEATABLE READ transaction (importing `snapshot`), in UTC.
+    Its start, where a pooler keeps it waiting for a server connection, lasts at most the
+    lock timeout."""
     src.read_only = True
     src.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     try:
-        with src.transaction(snapshot=snapshot):
-            locks.set_lock_timeout(src, lock_timeout)
-            src.execute(load_sql("set_source_time_zone"))
+        with ExitStack() as stack:
+            try:
+                with waiting_at_most(src, seconds(lock_timeout)) as expired:
+                    stack.enter_context(src.transaction(snapshot=snapshot))
+                    locks.set_lock_timeout(src, lock_timeout)
+                    src.execute(load_sql("set_source_time_zone"))
+            except psycopg.OperationalError:
+                if not expired.is_set():
+                    raise
+            if expired.is_set():
+                raise _no_session(lock_timeout, snapshot is not None)
             yield
     except _SourceLockTimeout:
         raise locks.busy(src, "source", SOURCE_READ, lock_timeout) from None
@@ -250,7 +329,8 @@ def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: s
                     timeouts: target.Timeouts, snapshot: str, imported: threading.Event) -> None:
     """The accounting of every source user, in the snapshot of the step 1.1 read."""
     try:
-        with source() as src, target_() as tgt:
+        # The source's connection inside the target's, as in stage_source.
+        with target_() as tgt, source(lock_timeout=timeouts.lock_timeout) as src:
             with _source_transaction(src, timeouts.lock_timeout, snapshot):
                 imported.set()
                 _pipe(src, tgt, stage_id, command, timeouts,
@@ -263,9 +343,13 @@ def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: s
 def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
                  timeouts: target.Timeouts) -> None:
     """Step 1.1 (clean_doctors) and every source user's outcome (source_users), from one
-    READ ONLY, REPEATABLE READ snapshot of the source, into the command's stage."""
+    READ ONLY, REPEATABLE READ snapshot of the source, into the command's stage. `source` takes
+    the lock timeout, which bounds every wait for a source connection or session."""
     imported = threading.Event()
-    with source() as src, target_() as tgt, ThreadPoolExecutor(max_workers=1) as pool:
+    # The source's connection inside the target's: an error of the source's passes its
+    # db.connect first, which names a setting of the source's that caused it (db.setting_error).
+    with target_() as tgt, source(lock_timeout=timeouts.lock_timeout) as src, \
+            ThreadPoolExecutor(max_workers=1) as pool:
         with _source_transaction(src, timeouts.lock_timeout):
             snapshot = src.execute(load_sql("export_snapshot")).fetchone()[0]
             accounting = pool.submit(_stage_outcomes, source, target_, stage_id, command,
@@ -275,7 +359,8 @@ def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
                       "clean_doctors")
             finally:
                 # The exported snapshot lives as long as this transaction: keep it until the
-                # accounting's connection has imported it (or failed).
+                # accounting's connection has imported it (or failed, at the latest after the
+                # lock timeout).
                 imported.wait()
         accounting.result()  # the accounting's own error, if it failed
 
@@ -285,19 +370,30 @@ def analyze(conn: psycopg.Connection, name: str) -> None:
     conn.execute(sql.SQL(load_sql("analyze_stage_table")).format(table=table(name)))
 
 
-def map_doctor_rows(conn: psycopg.Connection, stage_id: str) -> int:
-    """Steps 2.2 and 2.3 in SQL: doctor_rows from clean_doctors and profile_coverage."""
+def map_doctor_rows(conn: psycopg.Connection, stage_id: str, checked: list[seal.Seal],
+                    sealed_by: str) -> tuple[int, seal.Seal]:
+    """Steps 2.2 and 2.3 in SQL: doctor_rows from clean_doctors and profile_coverage, once
+    their seals (`checked`, what the gates passed) hold; the rows and doctor_rows' own seal.
+    Call it in a repeatable-read transaction (transaction(repeatable_read=True))."""
+    for sealed in checked:
+        seal.verify(conn, sealed, stage_id)
     conn.execute(sql.SQL(load_sql("delete_stage_rows")).format(table=table("doctor_rows")),
                  {"run_ids": [stage_id]})
     rows = conn.execute(load_sql("insert_doctor_rows"), {"run_id": stage_id}).rowcount
     analyze(conn, "doctor_rows")
-    return rows
+    return rows, seal.take(conn, "doctor_rows", stage_id, sealed_by)
 
 
-def stage_doctor_rows(conn: psycopg.Connection, stage_id: str) -> int:
+def stage_doctor_rows(conn: psycopg.Connection, stage_id: str,
+                      sealed: seal.Seal | None = None) -> int:
     """The command's doctor_rows in pg_temp.doctor_stage, typed like public.doctors (dropped at
-    the end of the transaction): what the load merges and the reconciliation compares. Returns
-    how many rows (the clean doctors)."""
+    the end of the transaction): what the load merges and the reconciliation compares. The rows
+    are first copied where no other session can change them (pg_temp.sealed_doctor_rows) and,
+    given the doctor_rows step's seal, verified against it. Returns how many rows (the clean
+    doctors)."""
+    conn.execute(load_sql("create_sealed_doctor_rows"), {"run_id": stage_id})
+    if sealed is not None:
+        seal.verify(conn, sealed, stage_id, seal.PRIVATE_DOCTOR_ROWS)
     conn.execute(load_sql("create_doctor_stage"))
     types = {c.name: c for c in doctor_columns(conn)}
     values = sql.SQL(", ").join(
@@ -305,7 +401,4 @@ def stage_doctor_rows(conn: psycopg.Connection, stage_id: str) -> int:
             sql.Identifier("s", name),
             sql.Identifier(types[name].type_schema, types[name].type_name))
         for name in MAPPED_COLUMNS)
-    return conn.execute(sql.SQL(load_sql("fill_doctor_stage")).format(values=values),
-                        {"run_id": stage_id}).rowcount
-
-
+    return conn.execute(sql.SQL(load_sql("fill_doctor_stage")).format(values=values)).rowcount

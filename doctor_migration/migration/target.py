@@ -13,8 +13,10 @@ from psycopg import sql
 from doctor_migration.migration import db, locks
 from doctor_migration.migration.db import APPLICATION_NAME, load_sql
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError
-from doctor_migration.names import LOCK_TIMEOUT
+from doctor_migration.names import IDLE_TIMEOUT, LOCK_TIMEOUT, STATEMENT_TIMEOUT
 
+# What a plan that did not complete left on the target.
+PLAN_WROTE_NOTHING = "nothing was written to the target (a plan never writes)."
 # pg_try_advisory_xact_lock key shared by loads and rollbacks ("DMIG").
 MIGRATION_LOCK_KEY = 0x444D4947
 
@@ -28,6 +30,9 @@ LOAD_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
 # The stage's registry, then its tables in the order a command fills them (create_stage.sql).
 STAGE_REGISTRY = "stages"
 STAGE_TABLES = ("profile_coverage", "clean_doctors", "source_users", "doctor_rows")
+# The ledger's tables, and every table of the tool in schema doctor_migration.
+LEDGER_TABLES = ("runs", "row_changes")
+TOOL_TABLES = (STAGE_REGISTRY, *STAGE_TABLES, *LEDGER_TABLES)
 ROLLBACK_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
                    "doctor_migration.row_changes": "AccessShareLock"}
 
@@ -37,8 +42,8 @@ class Timeouts:
     """Limits of the tool's transactions on the target."""
 
     lock_timeout: str = LOCK_TIMEOUT
-    statement_timeout: str = "30min"
-    idle_timeout: str = "5min"
+    statement_timeout: str = STATEMENT_TIMEOUT
+    idle_timeout: str = IDLE_TIMEOUT
 
 
 def configure(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) -> str:
@@ -68,7 +73,7 @@ def begin(conn: psycopg.Connection, what: str, run_id: str, timeouts: Timeouts) 
     application_name = configure(conn, what, run_id, timeouts)
     xid, pid = conn.execute(load_sql("select_transaction_id")).fetchone()
     db.track(conn, db.Transaction(xid=xid, pid=pid, application_name=application_name,
-                                  what=what, run_id=run_id))
+                                  what=what, run_id=run_id, lock_timeout=timeouts.lock_timeout))
     if conn.execute(load_sql("try_migration_lock"), {"key": MIGRATION_LOCK_KEY}).fetchone()[0]:
         return
     holder = conn.execute(load_sql("select_migration_lock_holder"),
@@ -104,9 +109,29 @@ def ledger_transaction(conn: psycopg.Connection, lock_timeout: str) -> Iterator[
         yield
 
 
+def extra_grants(conn: psycopg.Connection, tables: tuple[str, ...] = TOOL_TABLES) -> list[tuple]:
+    """(table, owner, may_revoke, grantees, grantees as a sentence shows them) for each of the
+    tool's `tables` on which a role other than the tool's, the table's owner and the schema's
+    owner holds a privilege; a None grantee is PUBLIC. may_revoke: the tool's role has the
+    owner's privileges."""
+    return conn.execute(load_sql("select_extra_table_grants"), {"tables": list(tables)}).fetchall()
+
+
+def revoke_extra_grants(conn: psycopg.Connection, tables: tuple[str, ...] = TOOL_TABLES) -> None:
+    """No grant on the tool's `tables` but its own role's and their owners': the stage holds
+    names and e-mails, and default privileges (or a GRANT by hand) may have given them to any
+    role. A table the tool's role does not own is left as it is (the preflight warns)."""
+    for table, _, may_revoke, grantees, _ in extra_grants(conn, tables):
+        if may_revoke:
+            conn.execute(sql.SQL(load_sql("revoke_table_grants")).format(
+                table=sql.Identifier("doctor_migration", table),
+                grantees=sql.SQL(", ").join(sql.SQL("PUBLIC") if g is None else sql.Identifier(g)
+                                            for g in grantees)))
+
+
 def ensure_ledger(conn: psycopg.Connection) -> None:
-    """Create the doctor_migration schema and its tables on first use; mark the runs of a
-    ledger made by an older version as format 1."""
+    """Create the doctor_migration schema and its tables on first use, with no grant but the
+    tool's; mark the runs of a ledger made by an older version as format 1."""
     exists = conn.execute(load_sql("select_ledger_exists")).fetchone()[0]
     if exists and any(table == "runs" and column == "ledger_format" for table, column, _
                       in conn.execute(load_sql("select_ledger_columns"))):
@@ -116,6 +141,7 @@ def ensure_ledger(conn: psycopg.Connection) -> None:
             if not exists:
                 conn.execute(load_sql("create_tool_schema"))
             conn.execute(load_sql("upgrade_ledger" if exists else "create_ledger"))
+            revoke_extra_grants(conn, LEDGER_TABLES)
     except psycopg.errors.InsufficientPrivilege as exc:
         user = conn.info.user
         if exists:
@@ -153,31 +179,34 @@ def referencing_rows(conn: psycopg.Connection, doctor_ids: str,
     return found
 
 
-def _ask_ledger(url: str, run_id: str, lock_timeout: str) -> tuple[bool | None, str]:
+def ledger_says(url: str, run_id: str,
+                lock_timeout: str = LOCK_TIMEOUT) -> tuple[bool | None, str]:
+    """Whether the load of run `run_id` committed on the target (the ledger knows it), asked
+    again while the target cannot be reached, for up to lock_timeout. None when it cannot
+    tell, with the clause naming the session that kept the ledger locked, if one did."""
+    def ask() -> bool | None:
+        try:
+            with db.connect(url, "target") as conn, ledger_transaction(conn, lock_timeout):
+                if not conn.execute(load_sql("select_ledger_exists")).fetchone()[0]:
+                    return False
+                return conn.execute(load_sql("select_run_committed"),
+                                    {"run_id": run_id}).fetchone()[0]
+        except DatabaseBusy:
+            raise  # it waited lock_timeout already
+        except MigrationError:
+            return None  # not reached, or lost: ask again
+
     try:
-        with db.connect(url, "target") as conn, ledger_transaction(conn, lock_timeout):
-            if not conn.execute(load_sql("select_ledger_exists")).fetchone()[0]:
-                return False, ""
-            return conn.execute(load_sql("select_run_committed"),
-                                {"run_id": run_id}).fetchone()[0], ""
+        return db.patiently(ask, lock_timeout), ""
     except DatabaseBusy as exc:
         return None, exc.cause
-    except (MigrationError, psycopg.Error):
+    except psycopg.Error:
         return None, ""
 
 
-def load_committed(url: str, run_id: str, lock_timeout: str = LOCK_TIMEOUT) -> bool | None:
-    """Whether the load of run `run_id` committed on the target (the ledger knows it); None
-    when the target cannot be asked, or its ledger stays locked for lock_timeout."""
-    return _ask_ledger(url, run_id, lock_timeout)[0]
-
-
-def what_was_written(url: str, run_id: str, dry_run: bool = False,
-                     lock_timeout: str = LOCK_TIMEOUT) -> str:
-    """For a run that did not complete: one sentence on the state of the target."""
-    if dry_run:
-        return "nothing was written to the target (a plan never writes)."
-    committed, why = _ask_ledger(url, run_id, lock_timeout)
+def written(run_id: str, committed: bool | None, why: str = "") -> str:
+    """For a run that did not complete: one sentence on the state of the target, from whether
+    its load committed (None: the target could not tell, `why` if it says)."""
     if committed:
         return ("its load did commit: the doctors are migrated and recorded in the ledger "
                 f"(`doctor-migration history`); undo it with `doctor-migration rollback {run_id}`.")

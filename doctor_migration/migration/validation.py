@@ -9,6 +9,7 @@ import psycopg
 
 from doctor_migration import names
 from doctor_migration.migration.db import load_sql
+from doctor_migration.migration.seal import Seal
 from doctor_migration.migration.stage import stage_doctor_rows
 from doctor_migration.names import SHOWN
 
@@ -85,7 +86,9 @@ def validate_target(conn: psycopg.Connection, expected: int) -> list[ValidationR
     ]
 
 
-def validate_committed(conn: psycopg.Connection, stage_id: str) -> list[ValidationResult]:
-    """Steps 3.1–3.4 after the load committed, for the command's doctor_rows; writes nothing."""
+def validate_committed(conn: psycopg.Connection, stage_id: str,
+                       sealed: Seal | None = None) -> list[ValidationResult]:
+    """Steps 3.1–3.4 after the load committed, for the command's doctor_rows (verified against
+    the seal the load verified, when given); writes nothing."""
     with conn.transaction(force_rollback=True):
-        return validate_target(conn, stage_doctor_rows(conn, stage_id))
+        return validate_target(conn, stage_doctor_rows(conn, stage_id, sealed))

@@ -4,6 +4,7 @@
 -- ledger_format 2: before/after map every column to its text output (taken with the output
 -- settings pinned, so casting it back gives the same value, byte for byte); 1 (the default,
 -- so an older version writing here still marks its rows): to_jsonb images.
+-- No grant on them but the tool's role's and their owners' (target.revoke_extra_grants).
 -- In schema doctor_migration (create_tool_schema.sql makes it first).
 
 CREATE TABLE IF NOT EXISTS doctor_migration.runs (

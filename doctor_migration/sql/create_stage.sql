@@ -3,9 +3,10 @@
 -- an operator can query. Each command's rows carry its stage id (the run id of the Dagster run
 -- that started it; a re-execution keeps its root run's), and doctor_migration.stages says which
 -- command each stage belongs to. Never in public (Supabase's Data API exposes public); the
--- rows hold names and e-mails, so stage.create revokes every grant on them from PUBLIC and the
--- API roles. UNLOGGED: each command rebuilds its stage, so it is not worth the WAL; a crash of
--- the server empties it, and the next command starts again.
+-- rows hold names and e-mails, so every command revokes any grant on them but the tool's
+-- role's and their owners' (select_extra_table_grants.sql). UNLOGGED: each command rebuilds its
+-- stage, so it is not worth the WAL; a crash of the server empties it, and the next command
+-- starts again.
 -- run_id defaults to the transaction's doctor_migration.run_id setting, so that COPY can fill
 -- the tables with the source's columns only.
 -- In schema doctor_migration (create_tool_schema.sql makes it first).

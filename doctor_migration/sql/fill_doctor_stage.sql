@@ -1,4 +1,5 @@
--- The command's doctor_rows into pg_temp.doctor_stage, each column cast to public.doctors' own
+-- The load's sealed copy of the command's doctor_rows (create_sealed_doctor_rows.sql) into
+-- pg_temp.doctor_stage, each column cast to public.doctors' own
 -- type ({values} composed with psycopg.sql), as the load merges them.
 INSERT INTO pg_temp.doctor_stage (
     legacy_user_id, profile_id, doctor_id, doctor_number, license_number, npi_number,
@@ -9,5 +10,4 @@ INSERT INTO pg_temp.doctor_stage (
     payment_terms, licensed_since, joined_practice_at, legacy_doctor_id, migration_metadata
 )
 SELECT {values}
-FROM doctor_migration.doctor_rows AS s
-WHERE s.run_id = %(run_id)s;
+FROM pg_temp.sealed_doctor_rows AS s;
