@@ -48,6 +48,7 @@ TARGET_TAG = "doctor_migration/target"
 CLEAN_DOCTOR_COUNT_IS_EXPECTED = "clean_doctor_count_is_expected"
 EVERY_CLEAN_DOCTOR_HAS_ONE_PROFILE = "every_clean_doctor_has_one_profile"
 PROFILES_MATCH_SOURCE = "profiles_match_source"
+NO_PROFILE_HAS_ANOTHER_DOCTOR = "no_profile_has_another_doctor"
 NO_CLEAN_DOCTOR_FAILS_STEP_3_3 = "no_clean_doctor_fails_step_3_3"
 EVERY_SOURCE_USER_ACCOUNTED_FOR = "every_source_user_accounted_for"
 # A warning on clean_doctors: users step 1.1 merged under a blank e-mail (accounting.py).
@@ -55,6 +56,7 @@ NO_USERS_MERGED_UNDER_A_BLANK_EMAIL = "no_users_merged_under_a_blank_email"
 # Steps 3.1-3.4, on loaded_doctors (validation.py):
 MIGRATED_DOCTOR_COUNT_IS_EXPECTED = "migrated_doctor_count_is_expected"
 NO_ORPHANED_DOCTORS = "no_orphaned_doctors"
+NO_PROFILE_HAS_TWO_DOCTORS = "no_profile_has_two_doctors"
 NO_TEST_ACCOUNTS_MIGRATED = "no_test_accounts_migrated"
 LEGACY_IDS_PRESENT_AND_UNIQUE = "legacy_ids_present_and_unique"
 # Reconciliation, on loaded_doctors (reconcile.py, defs/checks.py):

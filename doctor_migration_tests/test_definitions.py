@@ -80,7 +80,7 @@ def test_only_the_gates_block():
     warn_only = {"profile_join_under_100ms", "legacy_id_lookup_under_10ms",
                  "no_users_merged_under_a_blank_email"}
     assert {name for name, spec in specs.items() if not spec.blocking} == warn_only
-    assert len(specs) == 14
+    assert len(specs) == 16
 
 
 def dg_command(*args: str, home: Path) -> subprocess.CompletedProcess:
@@ -105,4 +105,4 @@ def test_dg_check_and_list_defs(dagster_home):
     assert set(assets["clean_doctors"]["dependency_keys"]) == LEGACY_TABLES | {"profile_coverage"}
     assert {j["name"] for j in found["jobs"]} == {
         "migrate_doctors", "dry_run_doctor_migration", "rollback_doctor_migration"}
-    assert len(found["asset_checks"]) == 14
+    assert len(found["asset_checks"]) == 16

@@ -63,7 +63,7 @@ def test_explain_renders_every_outcome(blank_dbs, capsys, monkeypatch):
     dbs, world = blank_dbs, blank_dbs.world
     blank = world.by_kind("duplicate_blank_email")[0].id
     lone = [uid for uid in lone_clean_ids(world) if uid not in (5, 6, 10)]
-    gone, aged, same, dave, noprof, twice, renamed = lone[:7]
+    gone, aged, same, dave, noprof, twice, renamed, signed = lone[:8]
     outputs = []
 
     def explain(uid: int, *flags: str, code: int = 0) -> str:
@@ -205,6 +205,10 @@ def test_explain_renders_every_outcome(blank_dbs, capsys, monkeypatch):
             "profile_type FROM u, public.profiles WHERE legacy_user_id = %s", (twice,))
         conn.execute("UPDATE public.profiles SET first_name = 'Someone' "
                      "WHERE legacy_user_id = %s", (renamed,))
+        # A doctor who signed up in the app: a native doctors row on the profile.
+        native = conn.execute(
+            "INSERT INTO public.doctors (profile_id) SELECT id FROM public.profiles "
+            "WHERE legacy_user_id = %s RETURNING profile_id, id", (signed,)).fetchone()
     stopped = migrate(39)
     assert stopped.exit_code == EXIT_STOPPED
     assert ("| clean_doctors | no_users_merged_under_a_blank_email | warning | 2 users merged "
@@ -227,6 +231,9 @@ def test_explain_renders_every_outcome(blank_dbs, capsys, monkeypatch):
          "step 1.3: exactly one doctor profile per clean doctor"),
         (renamed, "profiles_match_source", "first_name differ",
          "step 1.3: the profile's names and e-mail equal the source's"),
+        (signed, "no_profile_has_another_doctor",
+         f"profile {native[0]} already has doctors row {native[1]} (native)",
+         "step 1.3: one doctors row per doctor profile"),
     ]:
         assert explain(uid) == lines(
             f"legacy user {uid}: {stop}", facts(world.user(uid)),

@@ -15,7 +15,7 @@ def test_every_check_is_named_in_the_names_module():
     defined = {value for key, value in vars(names).items() if key.isupper()
                and isinstance(value, str)}
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
-    assert len(checks) == 14
+    assert len(checks) == 16
     assert checks - defined == set()
 
 

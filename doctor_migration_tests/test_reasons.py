@@ -26,7 +26,7 @@ def test_every_check_result_has_its_summary_as_description(small_dbs):
     outcome = migrate(40)
     assert outcome.success, outcome.failures
     evaluations = outcome.result.get_asset_check_evaluations()
-    assert len(evaluations) == 14
+    assert len(evaluations) == 16
     for evaluation in evaluations:
         assert evaluation.description, evaluation.check_name
         assert "\n" not in evaluation.description

@@ -108,7 +108,7 @@ def test_every_step_in_a_process_of_its_own(small_dbs):
     assert set(step_pids) >= {"profile_coverage", "clean_doctors", "doctor_rows",
                               "loaded_doctors", "validation_report"}
     assert len(set(step_pids.values())) == len(step_pids)  # one process each
-    assert len(checks) == 14 and all(c.passed for c in checks)
+    assert len(checks) == 16 and all(c.passed for c in checks)
     migrated = doctors(small_dbs.target_url, "legacy_user_id IS NOT NULL")
     assert sorted(d["legacy_user_id"] for d in migrated.values()) == small_dbs.world.clean_ids
     assert runner.stored_report(result.run_id)["counts"]["inserted"] == 40

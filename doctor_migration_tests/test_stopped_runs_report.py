@@ -32,6 +32,8 @@ SELECTION_CHECKS = [
     "exactly one doctor profile; 0 have none, 0 have more than one |",
     "| clean_doctors | profiles_match_source | passed | 0 of 40 profiles differ from the source "
     "in name or e-mail |",
+    "| clean_doctors | no_profile_has_another_doctor | passed | 0 of 40 clean doctors' profiles "
+    "already have another doctors row |",
     "| clean_doctors | every_source_user_accounted_for | passed | 83 source users = 40 migrated "
     "+ 43 excluded with a reason |",
 ]
@@ -80,7 +82,8 @@ def test_a_plan_stopped_by_the_count_gate_reports_and_report_shows_it(small_dbs)
                                 "unchanged": None, "deleted": None}
     assert [(c["check"], c["passed"]) for c in stored["checks"]] == [
         ("clean_doctor_count_is_expected", False), ("every_clean_doctor_has_one_profile", True),
-        ("profiles_match_source", True), ("no_clean_doctor_fails_step_3_3", True),
+        ("profiles_match_source", True), ("no_profile_has_another_doctor", True),
+        ("no_clean_doctor_fails_step_3_3", True),
         ("every_source_user_accounted_for", True), ("no_users_merged_under_a_blank_email", True)]
 
     # The earlier run's report is still there, and says it succeeded.
@@ -166,16 +169,23 @@ def test_every_validation_names_its_offenders(small_dbs):
         conn.execute(load_sql("create_doctor_stage"))
         conn.execute("INSERT INTO pg_temp.doctor_stage (legacy_user_id) "
                      "SELECT unnest(%s::bigint[])", (clean,))
-        results = {v.step: v for v in validate_target(conn, len(clean))}
+        results = {v.name: v for v in validate_target(conn, len(clean))}
     assert not any(v.passed for v in results.values())
-    assert results["3.1"].offenders == sorted([gone, inactive])
-    assert results["3.1"].summary == (f"41 migrated doctors, 40 clean doctors: legacy users "
-                                      f"{', '.join(map(str, sorted([gone, inactive])))}")
-    assert results["3.2"].offenders == [orphaned]
-    assert results["3.2"].summary == f"1 doctors without a profile: legacy user {orphaned}"
-    assert results["3.3"].offenders == [inactive]
-    assert results["3.4"].offenders == sorted([gone, doubled])
-    assert results["3.4"].summary.startswith("1 clean legacy ids missing, 1 duplicated: ")
+    assert results[names.MIGRATED_DOCTOR_COUNT_IS_EXPECTED].offenders == sorted([gone, inactive])
+    assert results[names.MIGRATED_DOCTOR_COUNT_IS_EXPECTED].summary == (
+        f"41 migrated doctors, 40 clean doctors: legacy users "
+        f"{', '.join(map(str, sorted([gone, inactive])))}")
+    assert results[names.NO_ORPHANED_DOCTORS].offenders == [orphaned]
+    assert results[names.NO_ORPHANED_DOCTORS].summary == \
+        f"1 doctors without a profile: legacy user {orphaned}"
+    # The doubled legacy user's two rows share its profile.
+    assert results[names.NO_PROFILE_HAS_TWO_DOCTORS].offenders == [doubled]
+    assert results[names.NO_PROFILE_HAS_TWO_DOCTORS].summary == (
+        f"1 profiles of migrated doctors hold more than one doctors row: legacy user {doubled}")
+    assert results[names.NO_TEST_ACCOUNTS_MIGRATED].offenders == [inactive]
+    assert results[names.LEGACY_IDS_PRESENT_AND_UNIQUE].offenders == sorted([gone, doubled])
+    assert results[names.LEGACY_IDS_PRESENT_AND_UNIQUE].summary.startswith(
+        "1 clean legacy ids missing, 1 duplicated: ")
 
 
 def test_report_of_a_run_refused_by_the_preflight_says_where_it_stopped(small_dbs):

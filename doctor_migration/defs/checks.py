@@ -34,6 +34,11 @@ CLEAN_DOCTOR_CHECKS = [
                     "(trimmed, case-insensitive).",
     ),
     dg.AssetCheckSpec(
+        names.NO_PROFILE_HAS_ANOTHER_DOCTOR, asset="clean_doctors", blocking=True,
+        description="Step 1.3: no clean doctor's profile already holds a doctors row other than "
+                    "its own migrated one (a native doctor, or one migrated for another user).",
+    ),
+    dg.AssetCheckSpec(
         names.NO_CLEAN_DOCTOR_FAILS_STEP_3_3, asset="clean_doctors", blocking=True,
         description="Step 3.3, before any write: no clean doctor has a test, demo or internal "
                     "e-mail by step 3.3's rules, in the source or in its profile.",
@@ -57,6 +62,8 @@ LOADED_DOCTOR_CHECKS = [
         (names.MIGRATED_DOCTOR_COUNT_IS_EXPECTED,
          "Step 3.1: as many migrated doctors as clean doctors."),
         (names.NO_ORPHANED_DOCTORS, "Step 3.2: every doctor has its profile."),
+        (names.NO_PROFILE_HAS_TWO_DOCTORS,
+         "Step 3.2: a migrated doctor's profile holds no other doctors row."),
         (names.NO_TEST_ACCOUNTS_MIGRATED,
          "Step 3.3: no test, demo or internal account was migrated."),
         (names.LEGACY_IDS_PRESENT_AND_UNIQUE,

@@ -48,6 +48,7 @@ GATE_RULES = {
     names.EVERY_CLEAN_DOCTOR_HAS_ONE_PROFILE:
         "step 1.3: exactly one doctor profile per clean doctor",
     names.PROFILES_MATCH_SOURCE: "step 1.3: the profile's names and e-mail equal the source's",
+    names.NO_PROFILE_HAS_ANOTHER_DOCTOR: "step 1.3: one doctors row per doctor profile",
     names.NO_CLEAN_DOCTOR_FAILS_STEP_3_3: "step 3.3's test, demo and internal e-mail rules",
 }
 BLANK = "merged because both e-mails are blank"

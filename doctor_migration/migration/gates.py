@@ -12,6 +12,7 @@ import psycopg
 
 from doctor_migration import names
 from doctor_migration.migration.db import load_sql
+from doctor_migration.names import SHOWN
 
 # What Python's str.strip() removes, so that the SQL comparison trims as step 1.3 always has.
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
@@ -76,6 +77,51 @@ def profiles_match_source(compared: int, differing: dict[int, list[str]]) -> Gat
     )
 
 
+# The ways out of no_profile_has_another_doctor, each a statement the operator runs as the
+# target's `postgres`: adopt the row (the run then updates it in place, keeping its id and every
+# column the mapping does not write), or delete it when the legacy record wins.
+ADOPT_DOCTOR = "UPDATE public.doctors SET legacy_user_id = {legacy_id} WHERE id = '{doctor_id}';"
+DELETE_DOCTOR = "DELETE FROM public.doctors WHERE id = '{doctor_id}';"
+ANOTHER_DOCTOR = "clean doctors' profiles already have another doctors row"
+ANOTHER_DOCTOR_ADVICE = (
+    "adopt the row with " + ADOPT_DOCTOR.format(legacy_id="<legacy id>", doctor_id="<doctors.id>")
+    + " or, if the legacy record wins, remove it with "
+    + DELETE_DOCTOR.format(doctor_id="<doctors.id>"))
+
+
+def other_doctors(rows: list[tuple]) -> dict[int, str]:
+    """(legacy user id, profile id, doctors.id, the row's legacy_user_id) rows as each legacy
+    user's problem: the profile and the row already there, by id."""
+    offenders: dict[int, str] = {}
+    for uid, profile_id, doctor_id, migrated_for in rows:
+        whose = "native" if migrated_for is None else f"migrated for legacy user {migrated_for}"
+        found = f"profile {profile_id} already has doctors row {doctor_id} ({whose})"
+        offenders[int(uid)] = f"{offenders[int(uid)]}; {found}" if int(uid) in offenders \
+            else found
+    return offenders
+
+
+def another_doctor_stop(rows: list[tuple]) -> str:
+    """The sentence of a load that finds such rows (the gate's, with the offenders inline)."""
+    offenders = other_doctors(rows)
+    named = "; ".join(f"legacy user {uid}: {offenders[uid]}" for uid in sorted(offenders)[:SHOWN])
+    return f"{len(offenders)} {ANOTHER_DOCTOR}: {named}; {ANOTHER_DOCTOR_ADVICE}"
+
+
+def no_profile_has_another_doctor(clean: int, rows: list[tuple]) -> GateResult:
+    """Step 1.3: a clean doctor's profile holds no doctors row but its own migrated one; the
+    load would insert a second doctors row for the profile. `rows` as other_doctors takes."""
+    offenders = other_doctors(rows)
+    return GateResult(
+        name=names.NO_PROFILE_HAS_ANOTHER_DOCTOR,
+        passed=not offenders,
+        summary=f"{len(offenders)} of {clean} {ANOTHER_DOCTOR}"
+                + (f"; {ANOTHER_DOCTOR_ADVICE}" if offenders else ""),
+        total=clean,
+        offenders=offenders,
+    )
+
+
 def no_clean_doctor_fails_step_3_3(clean: int, matches: list[tuple[int, str, str]]) -> GateResult:
     """Step 3.3, predicted: a clean doctor whose source or profile e-mail matches one of its
     rules would roll the load back after every write was done; stop before instead.
@@ -107,6 +153,8 @@ def evaluate_gates(conn: psycopg.Connection, stage_id: str, expected: int) -> li
         clean_doctor_count_is_expected(clean, expected),
         every_clean_doctor_has_one_profile(clean, counts),
         profiles_match_source(compared, {uid: list(columns) for uid, columns, _ in rows[1:]}),
+        no_profile_has_another_doctor(
+            clean, conn.execute(load_sql("select_profiles_with_other_doctors"), params).fetchall()),
         no_clean_doctor_fails_step_3_3(
             clean, conn.execute(load_sql("select_step_3_3_offenders"),
                                 {**params, **names.TEST_ACCOUNT_RULES}).fetchall()),

@@ -20,6 +20,7 @@ from doctor_migration import __version__
 from doctor_migration.migration import db, ledger, seal, stage, target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, StopMigration, os_user
+from doctor_migration.migration.gates import another_doctor_stop
 from doctor_migration.migration.mapping import MAPPED_COLUMNS
 from doctor_migration.migration.reconcile import Reconciliation, compare_staged
 from doctor_migration.migration.validation import ValidationResult, validate_target
@@ -99,6 +100,14 @@ def _stop_on_duplicate_migrated_rows(conn: psycopg.Connection) -> None:
             f"{len(duplicates)} legacy users already have more than one migrated doctors row: "
             f"{named}; resolve them by hand before migrating"
         )
+
+
+def _stop_on_profiles_with_other_doctors(conn: psycopg.Connection) -> None:
+    """Step 1.3's no_profile_has_another_doctor again, over the rows the load merges: a doctors
+    row may have appeared on a clean doctor's profile since the gates."""
+    rows = conn.execute(load_sql("select_staged_profiles_with_other_doctors")).fetchall()
+    if rows:
+        raise StopMigration(another_doctor_stop(rows))
 
 
 def _expect(what: str, done: int, planned: int) -> None:
@@ -190,6 +199,7 @@ def _plan_changes(conn: psycopg.Connection, stage_id: str, sealed: seal.Seal,
     lookup = conn.execute(load_sql("select_lookup_legacy_id")).fetchone()
     result.lookup_legacy_id = lookup[0] if lookup else None
     _stop_on_duplicate_migrated_rows(conn)
+    _stop_on_profiles_with_other_doctors(conn)
     conn.execute(load_sql("classify_doctor_changes"))
     counts = dict(conn.execute(load_sql("select_doctor_change_counts")).fetchall())
     result.inserted = counts.get("insert", 0)

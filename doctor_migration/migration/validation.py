@@ -62,6 +62,13 @@ def validate_target(conn: psycopg.Connection, expected: int) -> list[ValidationR
             v["orphaned_legacy_ids"],
         ),
         ValidationResult(
+            "3.2", names.NO_PROFILE_HAS_TWO_DOCTORS, v["shared_profiles"] == 0,
+            f"{v['shared_profiles']} profiles of migrated doctors hold more than one doctors row"
+            + _naming(v["shared_profile_legacy_ids"]),
+            {"shared_profiles": v["shared_profiles"]},
+            v["shared_profile_legacy_ids"],
+        ),
+        ValidationResult(
             "3.3", names.NO_TEST_ACCOUNTS_MIGRATED, not test_accounts,
             f"{len(test_accounts)} migrated doctors with a test/demo/internal e-mail"
             + _naming(test_accounts),

@@ -8,6 +8,13 @@ WITH orphaned AS (
     FROM public.doctors AS d
     LEFT JOIN public.profiles AS p ON d.profile_id = p.id
     WHERE p.id IS NULL
+),
+shared AS (
+    -- 3.2 one doctors row per profile: the profiles of migrated doctors that hold another row
+    SELECT array_agg(d.legacy_user_id) FILTER (WHERE d.legacy_user_id IS NOT NULL) AS legacy_ids
+    FROM public.doctors AS d
+    GROUP BY d.profile_id
+    HAVING count(*) > 1 AND count(d.legacy_user_id) > 0
 )
 SELECT
     -- 3.1 count validation, and the migrated legacy ids that are not clean doctors
@@ -21,6 +28,10 @@ SELECT
     (SELECT count(*) FROM orphaned) AS orphaned_doctors,
     ARRAY(SELECT o.legacy_user_id FROM orphaned AS o
           WHERE o.legacy_user_id IS NOT NULL ORDER BY 1) AS orphaned_legacy_ids,
+    (SELECT count(*) FROM shared) AS shared_profiles,
+    ARRAY(SELECT DISTINCT u.id
+          FROM shared AS s, unnest(s.legacy_ids) AS u(id)
+          ORDER BY 1) AS shared_profile_legacy_ids,
     -- 3.3 data quality: no test accounts among migrated doctors (names.TEST_ACCOUNT_PATTERNS)
     ARRAY(SELECT d.legacy_user_id
           FROM public.doctors AS d
