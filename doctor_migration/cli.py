@@ -108,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     which = rollback.add_mutually_exclusive_group(required=True)
     which.add_argument("run_id", nargs="?", type=run_id("or --last for the newest run"),
                        help="the run id that `run` printed")
-    which.add_argument("--last", action="store_true", help="the newest run not rolled back")
+    which.add_argument("--last", action="store_true",
+                       help="the newest run that changed doctors and is not rolled back (a run "
+                            "that changed nothing has nothing to undo)")
     lock_option(rollback)
     history = sub.add_parser("history", help="the runs in the target's ledger, newest first")
     history.add_argument("--limit", type=positive_int, default=20, metavar="N")
@@ -201,11 +203,11 @@ def _history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rollback_caveats(outcome) -> list[str]:
-    """What the rollback could not put back as it was (the rollback_run op's observation)."""
-    observations = outcome.result.asset_observations_for_node("rollback_run")
-    return [note for note in (o.metadata["not_restored"].value for o in observations
-                              if "not_restored" in o.metadata) if note]
+def _rolled_back(outcome) -> dict | None:
+    """The metadata of the rollback's materialization of loaded_doctors; None when the run
+    had nothing to undo."""
+    done = outcome.result.asset_materializations_for_node("rollback_run")
+    return {k: v.value for k, v in done[0].metadata.items()} if done else None
 
 
 def _rollback(args: argparse.Namespace) -> int:
@@ -219,15 +221,22 @@ def _rollback(args: argparse.Namespace) -> int:
     run_id = args.run_id
     if args.last:
         with db.connect(url, "target") as conn:
-            run_id = ledger.last_run_id(conn, args.lock_timeout)
-    print(f"Rolling back run {run_id}", flush=True)
+            last = ledger.last_run(conn, args.lock_timeout)
+        run_id = last.run_id
+        print(f"Rolling back {last.described}", flush=True)
+    else:
+        print(f"Rolling back run {run_id}", flush=True)
     outcome = roll_back(run_id, lock_timeout=args.lock_timeout)
     if outcome.exit_code:
         print(f"\nRun {run_id} was not rolled back:")
         for line in outcome.failures:
             print(line)
+        return outcome.exit_code
+    done = _rolled_back(outcome)
+    if done is None:
+        print(f"{ledger.nothing_to_undo(run_id)} (Dagster run {outcome.run_id}).")
     else:
-        caveats = "".join(f", {note}" for note in _rollback_caveats(outcome))
+        caveats = f", {done['not_restored']}" if done["not_restored"] else ""
         print(f"Run {run_id} rolled back: the doctors it touched are as they were before it"
               f"{caveats} (Dagster run {outcome.run_id}).")
     return outcome.exit_code

@@ -42,6 +42,9 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a death by SIGINT
 # The run tag that records which target a run (or plan) ran against: host:port/dbname, no
 # user, no password (`report` shows the newest run against the current target).
 TARGET_TAG = "doctor_migration/target"
+# The run tag of a rollback that undid a run: that run's id (the runs list and the history of
+# loaded_doctors show which run each rollback undid).
+UNDOES_TAG = "doctor_migration/undoes"
 
 # Asset checks, named as the predicates they assert. Step 1.3, on clean_doctors (gates.py,
 # accounting.py):

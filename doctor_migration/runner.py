@@ -419,7 +419,8 @@ def stored_report(run_id: str | None = None) -> dict | None:
 
 def roll_back(run_id: str, *, lock_timeout: str = LOCK_TIMEOUT,
               progress: bool = True) -> RunOutcome:
-    """A rollback_doctor_migration run for `run_id` in the DAGSTER_HOME instance."""
+    """A rollback_doctor_migration run for `run_id` (empty: the newest run that changed
+    doctors and is not rolled back) in the DAGSTER_HOME instance."""
     from doctor_migration.defs.rollback import RollbackConfig
 
     return launch(ROLLBACK_JOB,

@@ -77,6 +77,14 @@ def doctors(url: str, where: str = "TRUE") -> dict:
         return {row[0]: dict(zip(names, row)) for row in cur.fetchall()}
 
 
+def started(url: str, run_id: str) -> str:
+    """When a run of the ledger started, as the tool names it: 2024-05-06 07:08:09 UTC."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        at = conn.execute("SELECT started_at FROM doctor_migration.runs WHERE run_id = %s",
+                          (run_id,)).fetchone()[0]
+    return f"{at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+
+
 def migrate(expected_count: int, **kw):
     """A migration run in the test's DAGSTER_HOME, quietly."""
     from doctor_migration import runner

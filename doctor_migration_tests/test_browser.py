@@ -2,7 +2,8 @@
 the asset graph shows the five assets materialized and their checks passed; and from the UI
 itself, "Materialize all" migrates fast, the lineage starts at the source tables, a plan with
 a wrong expected count fails with the sentence on its run page, and the rollback job undoes
-the newest run from its launchpad. Skipped where no Chromium is installed."""
+the newest run from its launchpad and shows on loaded_doctors as its latest materialization.
+Skipped where no Chromium is installed."""
 
 import json
 import re
@@ -15,7 +16,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from doctor_migration.demo.ui import INSTANCE, ui_process
-from doctor_migration_tests.helpers import doctors, migrate
+from doctor_migration.names import UNDOES_TAG
+from doctor_migration_tests.helpers import doctors, migrate, started
 from doctor_migration_tests.servers import free_port
 
 CHROMIUM = shutil.which("chromium")
@@ -75,6 +77,13 @@ def runs(ui_url: str) -> list[dict]:
     data = graphql(ui_url, "{ runsOrError { ... on Runs { results { runId jobName status "
                            "creationTime startTime endTime } } } }")
     return data["runsOrError"]["results"]
+
+
+def tags(ui_url: str, run_id: str) -> dict:
+    """A run's tags, by the UI's GraphQL."""
+    data = graphql(ui_url, '{ runOrError(runId: "%s") { ... on Run { tags { key value } } } }'
+                   % run_id)
+    return {tag["key"]: tag["value"] for tag in data["runOrError"]["tags"]}
 
 
 def catalog(ui_url: str) -> dict:
@@ -207,7 +216,7 @@ def test_migrate_plan_and_roll_back_from_the_ui(dbs, dagster_home, tmp_path):
         expect(page.get_by_text("Failed", exact=True)).to_have_count(0)
         page.screenshot(path=tmp_path / "5_clean_doctors_checks_after_plan.png")
 
-        # The rollback job from its launchpad, as it opens: the newest applied run.
+        # The rollback job from its launchpad, as it opens: the newest run that changed doctors.
         page.goto(
             f"{ui.url}/locations/doctor_migration/jobs/rollback_doctor_migration/playground")
         expect(page.locator(".CodeMirror-line", has_text="run_id")).to_contain_text(
@@ -219,8 +228,29 @@ def test_migrate_plan_and_roll_back_from_the_ui(dbs, dagster_home, tmp_path):
         rollback = wait_for_new_run(page, ui.url, {migration_run, plan["runId"]})
         assert rollback["status"] == "SUCCESS", rollback
         page.goto(f"{ui.url}/runs/{rollback['runId']}")
-        expect(page.get_by_text("no run_id given: rolling back the newest applied run, "
-                                f"{migration_run}").first).to_be_visible()
+        expect(page.get_by_text(
+            f"no run_id given: rolling back run {migration_run} (started "
+            f"{started(dbs.target_url, migration_run)}, the newest run that changed doctors and "
+            "is not rolled back)").first).to_be_visible()
         page.screenshot(path=tmp_path / "7_rollback_run.png")
         assert doctors(dbs.target_url, "legacy_user_id IS NOT NULL") == {}
+        # The rollback is loaded_doctors' latest materialization, its run tagged with the run
+        # it undid.
+        assert catalog(ui.url)["loaded_doctors"] == [rollback["runId"]]
+        assert tags(ui.url, rollback["runId"])[UNDOES_TAG] == migration_run
+        # validation_report, downstream, is out of date: upstream has a new materialization.
+        report = graphql(ui.url, '{ assetNodeOrError(assetKey: {path: ["validation_report"]}) '
+                         '{ ... on AssetNode { staleStatus } } }')["assetNodeOrError"]
+        assert report["staleStatus"] == "STALE"
+        # The asset page shows it: the rollback's metadata, and its sentence among the events.
+        page.goto(f"{ui.url}/assets/loaded_doctors")
+        expect(page.get_by_text("rolled_back_run_id", exact=True)).to_be_visible()
+        expect(page.get_by_text(migration_run, exact=True).first).to_be_visible()
+        page.screenshot(path=tmp_path / "8_loaded_doctors_after_rollback.png")
+        page.goto(f"{ui.url}/assets/loaded_doctors?view=events")
+        expect(page.get_by_text(
+            f"Rollback of run {migration_run}: public.doctors as it was before that run (399 "
+            "inserted rows removed, 0 updated rows restored, 0 deleted rows recreated).",
+            exact=True).first).to_be_visible()
+        page.screenshot(path=tmp_path / "9_loaded_doctors_events_after_rollback.png")
     print(f"screenshots in {tmp_path}")

@@ -13,7 +13,7 @@ import pytest
 from doctor_migration import cli
 from doctor_migration.migration.db import load_sql
 from doctor_migration.runner import roll_back
-from doctor_migration_tests.helpers import doctors, lone_clean_ids, migrate, snapshot
+from doctor_migration_tests.helpers import doctors, lone_clean_ids, migrate, snapshot, started
 
 
 def state(url: str) -> dict:
@@ -134,17 +134,17 @@ def history(capsys) -> list[tuple[str, list[str], str]]:
 
 def test_history_and_rollback_last_from_the_command_line(small_dbs, capsys):
     first = migrate(40)
-    second = migrate(40)
-    assert history(capsys) == [(second.run_id, ["40", "0", "0", "0", "40"], "applied"),
+    second = migrate(40)  # a rerun on the same data: it changed nothing
+    assert history(capsys) == [(second.run_id, ["40", "0", "0", "0", "40"], "changed nothing"),
                                (first.run_id, ["40", "40", "0", "0", "0"], "applied")]
     assert cli.main(["rollback", "--last"]) == 0
     capsys.readouterr()
-    (newest, counts, state), oldest = history(capsys)
-    assert (newest, counts) == (second.run_id, ["40", "0", "0", "0", "40"])
+    newest, (oldest, counts, state) = history(capsys)
+    assert newest == (second.run_id, ["40", "0", "0", "0", "40"], "changed nothing")
+    assert (oldest, counts) == (first.run_id, ["40", "40", "0", "0", "0"])
     assert re.fullmatch(r"rolled back \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by postgres \(.+\)",
                         state), state
-    assert oldest == (first.run_id, ["40", "40", "0", "0", "0"], "applied")
-    assert cli.main(["rollback", second.run_id]) == 1
+    assert cli.main(["rollback", first.run_id]) == 1
 
 
 def test_killed_rollback_leaves_the_table_as_it_was(small_dbs, tmp_path):
@@ -208,18 +208,21 @@ def test_rollback_job_without_a_run_id_undoes_the_newest_applied_run(small_dbs):
 
     undo, messages = rollback_job_with_its_defaults()
     assert undo.success, undo.failures
-    assert (f"no run_id given: rolling back the newest applied run, {second.run_id}"
-            in messages)
+    assert (f"no run_id given: rolling back run {second.run_id} (started "
+            f"{started(small_dbs.target_url, second.run_id)}, the newest run that changed "
+            "doctors and is not rolled back)") in messages
     assert state(small_dbs.target_url) == after_first
     undo, messages = rollback_job_with_its_defaults()
     assert undo.success, undo.failures
-    assert f"no run_id given: rolling back the newest applied run, {first.run_id}" in messages
+    assert (f"no run_id given: rolling back run {first.run_id} (started "
+            f"{started(small_dbs.target_url, first.run_id)}, the newest run that changed "
+            "doctors and is not rolled back; 1 newer run already rolled back)") in messages
     assert state(small_dbs.target_url) == before
 
     refused, _ = rollback_job_with_its_defaults()
     assert refused.exit_code == 1
-    assert refused.failures == ["stopped at rollback_run: there is no run to roll back: the "
-                                "ledger has no applied run"]
+    assert refused.failures == ["stopped at rollback_run: there is no run to roll back: no run "
+                                "in the ledger changed doctors and is not rolled back"]
     assert state(small_dbs.target_url) == before
 
 

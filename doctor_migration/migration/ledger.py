@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import psycopg
 from psycopg import sql
@@ -71,10 +71,43 @@ class RunEntry:
     rolled_back_by: str | None
 
     @property
+    def changed_nothing(self) -> bool:
+        """The run inserted, updated and deleted no doctor: there is nothing to undo."""
+        return self.inserted == self.updated == self.deleted == 0
+
+    @property
     def state(self) -> str:
-        if self.rolled_back_at is None:
-            return "applied"
-        return f"rolled back {self.rolled_back_at:%Y-%m-%d %H:%M:%S %Z} by {self.rolled_back_by}"
+        if self.rolled_back_at is not None:
+            return (f"rolled back {self.rolled_back_at:%Y-%m-%d %H:%M:%S %Z} "
+                    f"by {self.rolled_back_by}")
+        return "changed nothing" if self.changed_nothing else "applied"
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """The run an undo without a run id picks, and the newer runs it passes over."""
+
+    run_id: str
+    started_at: datetime
+    newer_unchanging: int  # changed nothing: nothing to undo
+    newer_rolled_back: int
+
+    @property
+    def described(self) -> str:
+        """Which run, and why this one: "run X (started ..., the newest run ...)"."""
+        passed = [f"{n} newer {'run' if n == 1 else 'runs'} {what}" for n, what in (
+            (self.newer_unchanging, "changed nothing"),
+            (self.newer_rolled_back, "already rolled back")) if n]
+        return (f"run {self.run_id} (started "
+                f"{self.started_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC, the newest "
+                "run that changed doctors and is not rolled back"
+                + "".join(f"; {clause}" for clause in passed) + ")")
+
+
+def nothing_to_undo(run_id: str) -> str:
+    """What a rollback of a run that changed nothing says: it writes nothing."""
+    return (f"Nothing to undo: run {run_id} inserted, updated and deleted no doctor; "
+            "nothing was changed")
 
 
 @dataclass(frozen=True)
@@ -86,9 +119,20 @@ class RollbackResult:
     restored: int
     recreated: int
     seconds: float
+    doctors: int | None = None  # rows in public.doctors after the rollback
     rewritten: list[str] = field(default_factory=list)  # the target's triggers rewrite them
     added: list[str] = field(default_factory=list)  # columns added to doctors since the run
     dropped: list[str] = field(default_factory=list)  # columns dropped since the run
+
+    @property
+    def changed_nothing(self) -> bool:
+        """The run had nothing to undo, and nothing was written."""
+        return self.removed == self.restored == self.recreated == 0
+
+    @property
+    def counts(self) -> str:
+        return (f"{self.removed} inserted rows removed, {self.restored} updated rows restored, "
+                f"{self.recreated} deleted rows recreated")
 
     @property
     def caveats(self) -> str:
@@ -188,13 +232,16 @@ def history(conn: psycopg.Connection, limit: int = 20,
         return [RunEntry(*row) for row in conn.execute(load_sql("select_runs"), {"limit": limit})]
 
 
-def last_run_id(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> str:
-    """The newest run that is not rolled back."""
+def last_run(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> LastRun:
+    """The run an undo without a run id picks: the newest that changed doctors and is not
+    rolled back. A run that changed nothing (a rerun on unchanged data) is never picked: its
+    rollback would undo nothing."""
     with target.ledger_transaction(conn, lock_timeout):
         row = conn.execute(load_sql("select_last_run")).fetchone() if _ledger_exists(conn) else None
     if row is None:
-        raise RollbackRefused("there is no run to roll back: the ledger has no applied run")
-    return row[0]
+        raise RollbackRefused("there is no run to roll back: no run in the ledger changed "
+                              "doctors and is not rolled back")
+    return LastRun(*row)
 
 
 def _restore(conn: psycopg.Connection, columns: list[Column], images: str,
@@ -324,6 +371,8 @@ def rollback(conn: psycopg.Connection, run_id: str,
             raise RollbackRefused(
                 f"run {run_id} was already rolled back at {rolled_back_at:%Y-%m-%d %H:%M:%S %Z} "
                 f"by {rolled_back_by}; nothing was changed")
+        if inserted == updated == deleted == 0:  # nothing to undo: the ledger stays as it is
+            return RollbackResult(run_id, 0, 0, 0, time.perf_counter() - started)
         ledger_format = (conn.execute(load_sql("select_run_ledger_format"), {"run_id": run_id})
                          .fetchone()[0] if _has_format_column(conn) else 1)
         target.lock_doctors(conn, timeouts.lock_timeout)
@@ -361,11 +410,14 @@ def rollback(conn: psycopg.Connection, run_id: str,
                                  f"{run_id}; the rollback was undone, nothing was changed")
         conn.execute(load_sql("mark_run_rolled_back"), {
             **ids, "rolled_back_by": f"{conn.info.user} ({os_user()})"})
+        doctors = conn.execute(load_sql("count_doctors")).fetchone()[0]
     names = [c.name for c in columns]
+    # Caveats are about rows written back; a run that only inserted has none.
+    written_back = held if updated or deleted else set()
     return RollbackResult(
-        run_id, inserted, updated, deleted, time.perf_counter() - started,
-        rewritten=[n for n in rewritten if n in held],
-        added=[n for n in names if n not in held and held],
-        dropped=sorted(held - set(names)))
+        run_id, inserted, updated, deleted, time.perf_counter() - started, doctors,
+        rewritten=[n for n in rewritten if n in written_back],
+        added=[n for n in names if n not in held and written_back],
+        dropped=sorted(written_back - set(names)))
 
 
