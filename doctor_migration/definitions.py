@@ -3,6 +3,7 @@
 import dagster as dg
 
 from doctor_migration.defs import assets, checks, dry_run, jobs, schedules, sensors, sources
+from doctor_migration.defs.config import SETTINGS, MigrationSettings
 from doctor_migration.defs.loggers import progress_logger
 from doctor_migration.defs.resources import legacy_source, supabase_target
 from doctor_migration.defs.rollback import rollback_doctor_migration
@@ -28,6 +29,8 @@ defs = dg.Definitions(
     resources={
         "source": legacy_source(),
         "target": supabase_target(),
+        # The run-wide settings, at their defaults: a launchpad or the CLI sets them per run.
+        SETTINGS: MigrationSettings(),
     },
     loggers={"console": dg.colored_console_logger, "progress": progress_logger},
     # "Materialize all" and any asset launched from the UI run in one process, as the jobs do:

@@ -151,6 +151,12 @@ def test_migrate_plan_and_roll_back_from_the_ui(dbs, dagster_home, tmp_path):
     env = {"SOURCE_DATABASE_URL": dbs.source_url, "SUPABASE_DATABASE_URL": dbs.target_url}
     with ui_process(dagster_home, env, port=free_port()) as ui, \
             browser_on(ui.url, tmp_path) as page:
+        # Before any run, on a fresh instance, the catalog knows where the table is and its
+        # columns (the definition's metadata).
+        page.goto(f"{ui.url}/assets/loaded_doctors")
+        expect(page.get_by_text("public.doctors", exact=True).first).to_be_visible()
+        expect(page.get_by_text("migration_metadata", exact=True).first).to_be_visible()
+        page.screenshot(path=tmp_path / "0_loaded_doctors_before_any_run.png")
         # "Materialize all" on the migration's asset group.
         page.goto(f"{ui.url}/locations/doctor_migration/asset-groups/doctor_migration")
         expect(page.get_by_text("Never materialized")).to_have_count(len(ASSETS))

@@ -36,7 +36,7 @@ def _sentence(gone: list[int]) -> str:
             "longer clean, more than the limit of 10 (the larger of 10 and 5% of the 40 migrated "
             f"doctors before the run); legacy user ids: {', '.join(map(str, gone))}; nothing was "
             "written. If the source really lost them, run again with --max-deletes 11 "
-            "(launchpad: loaded_doctors, max_deletes)")
+            "(launchpad: settings, max_deletes)")
 
 
 @pytest.mark.parametrize("raised_from", ["command line", "launchpad"])
@@ -54,8 +54,8 @@ def test_a_run_that_would_delete_more_than_the_limit_stops_before_any_write(
         assert cli.main(["run", "--expected-count", "29", "--max-deletes", "11"]) == names.EXIT_OK
     else:  # the launchpad's YAML, as an operator types it
         result = defs.resolve_job_def(MIGRATE_JOB).execute_in_process(
-            run_config={"ops": {"clean_doctors": {"config": {"expected_count": 29}},
-                                "loaded_doctors": {"config": {"max_deletes": 11}}}},
+            run_config={"resources": {"settings": {"config": {"expected_count": 29,
+                                                              "max_deletes": 11}}}},
             instance=runner.instance(), raise_on_error=False)
         assert result.success
     migrated = doctors(small_dbs.target_url, "legacy_user_id IS NOT NULL")

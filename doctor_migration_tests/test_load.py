@@ -144,12 +144,12 @@ def test_a_dry_run_launched_with_part_of_its_config_writes_nothing(small_dbs):
     import dagster as dg
 
     from doctor_migration import runner
-    from doctor_migration.defs.config import SelectionConfig
+    from doctor_migration.defs.config import SETTINGS, MigrationSettings
     from doctor_migration.defs.jobs import DRY_RUN_JOB
 
     before = snapshot(small_dbs.target_url)
-    outcome = runner.launch(DRY_RUN_JOB, dg.RunConfig(ops={
-        "clean_doctors": SelectionConfig(expected_count=40)}), progress=False)
+    outcome = runner.launch(DRY_RUN_JOB, dg.RunConfig(resources={
+        SETTINGS: MigrationSettings(expected_count=40)}), progress=False)
     assert outcome.success, outcome.failures
     assert outcome.report_json["dry_run"] is True
     assert outcome.report_json["counts"]["inserted"] == 40

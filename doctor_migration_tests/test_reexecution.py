@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from doctor_migration import names, runner
-from doctor_migration.defs.config import migration_run_config
+from doctor_migration.defs.config import SETTINGS, MigrationSettings
 from doctor_migration.defs.jobs import MIGRATE_JOB
 from doctor_migration.migration import stage
 from doctor_migration.migration.report import render_markdown as report_markdown
@@ -27,12 +27,12 @@ def migrate_job() -> dg.JobDefinition:
 def _stopped_at_the_load(dbs, max_snapshot_age: str = names.MAX_SNAPSHOT_AGE) -> str:
     """A run that stops at loaded_doctors (busy: another session holds public.doctors), after
     its gates passed; its run id."""
-    config = migration_run_config(40, lock_timeout="1s").to_config_dict()
-    config["ops"]["loaded_doctors"]["config"]["max_snapshot_age"] = max_snapshot_age
+    config = dg.RunConfig(resources={SETTINGS: MigrationSettings(
+        expected_count=40, lock_timeout="1s", max_snapshot_age=max_snapshot_age)})
     with dbs.target() as holder:
         holder.execute("BEGIN")
         holder.execute("LOCK public.doctors IN ROW EXCLUSIVE MODE")
-        outcome = runner.launch(MIGRATE_JOB, dg.RunConfig(ops=config["ops"]), progress=False)
+        outcome = runner.launch(MIGRATE_JOB, config, progress=False)
         holder.execute("ROLLBACK")
     assert outcome.exit_code == names.EXIT_BUSY
     assert [line.split(":")[0] for line in outcome.failures] == ["error at loaded_doctors"]

@@ -11,8 +11,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from doctor_migration import names
-from doctor_migration.defs import sources
+from doctor_migration.defs import catalog, sources
 from doctor_migration.defs.checks import (
     CHECK_RESULTS,
     CLEAN_DOCTOR_CHECKS,
@@ -25,7 +24,7 @@ from doctor_migration.defs.checks import (
     run_record,
     table_rows,
 )
-from doctor_migration.defs.config import LoadBounds, LoadConfig, LockConfig, SelectionConfig
+from doctor_migration.defs.config import LoadConfig, MigrationSettings
 from doctor_migration.defs.failures import fails_with_reason
 from doctor_migration.defs.jobs import DRY_RUN_JOB
 from doctor_migration.defs.resources import PostgresResource
@@ -37,6 +36,7 @@ from doctor_migration.migration.load import load_doctors
 from doctor_migration.migration.mapping import MAPPED_COLUMNS, RULES
 from doctor_migration.migration.report import build_report, render_markdown
 from doctor_migration.migration.target import LOAD_TABLES, Timeouts
+from doctor_migration.names import TARGET_TAG
 
 GROUP = "doctor_migration"
 
@@ -79,6 +79,18 @@ DOCTOR_ROW_COLUMNS = [
     *[(name, DOCTOR_ROW_TYPES.get(name, "text"), f"step 2.2: {RULES[name]}")
       for name in MAPPED_COLUMNS],
 ]
+# public.doctors as the load writes it: the columns it writes or relies on
+# (preflight.DOCTOR_COLUMNS), a mapped one as doctor_rows describes it.
+_DOCTOR_COLUMN_TYPES = {name: (kind, text) for name, kind, text in DOCTOR_ROW_COLUMNS} | {
+    "id": ("uuid", "the doctor's id: kept when a run updates the row"),
+    "updated_at": ("timestamptz", "when the row was last written"),
+}
+LOADED_DOCTOR_COLUMNS = [(name, *_DOCTOR_COLUMN_TYPES[name]) for name in preflight.DOCTOR_COLUMNS]
+
+
+def stage_table(name: str, columns: catalog.Columns) -> dict:
+    """The definition metadata of a stage table in the target's doctor_migration schema."""
+    return catalog.table(f"doctor_migration.{name}", columns)
 
 
 def stage_id(context: dg.OpExecutionContext) -> str:
@@ -124,43 +136,55 @@ def seals(record: dict) -> list[seal.Seal]:
     return [seal.Seal.from_json(values) for values in record[SEAL]]
 
 
-def expected_count(context: dg.OpExecutionContext) -> int:
-    """The count of clean doctors the operator expects: clean_doctors' setting in this run."""
-    ops = (context.run.run_config or {}).get("ops") or {}
-    selection = (ops.get("clean_doctors") or {}).get("config") or {}
-    return selection.get("expected_count", names.EXPECTED_COUNT)
-
-
 def command(context: dg.OpExecutionContext) -> str:
     """"plan" in the dry-run job, else "run": whose stage the command replaces."""
     return "plan" if context.run.job_name == DRY_RUN_JOB else "run"
 
 
-def table_metadata(name: str, rows: int, columns: list[tuple[str, str, str]],
-                   stage: str) -> dict:
-    """What the UI shows of a stage table: its name, rows and columns, and how to query it."""
-    qualified = f"doctor_migration.{name}"
+def table_metadata(name: str, rows: int, stage: str) -> dict:
+    """What a command staged in a stage table (its name and columns are on the definition):
+    its rows, and how to query them."""
     return {
-        "dagster/table_name": qualified,
         "dagster/row_count": rows,
-        "dagster/column_schema": dg.TableSchema(columns=[
-            dg.TableColumn(column, kind, description=text) for column, kind, text in columns]),
         "query": dg.MetadataValue.md(
-            f"`SELECT * FROM {qualified} WHERE run_id = '{stage}'`"),
+            f"`SELECT * FROM doctor_migration.{name} WHERE run_id = '{stage}'`"),
     }
+
+
+# How each legacy table's row count was had (the row_count_source of its observation).
+COUNTED = "count(*) in the source snapshot step 1.1 read (the accounting's source_users)"
+ESTIMATED = "estimate: pg_class.reltuples, as of the table's last VACUUM or ANALYZE"
+NOT_ESTIMATED = "unknown: the catalog has no estimate (never vacuumed or analyzed)"
+
+
+def source_observations(source_users: int,
+                        estimates: dict[str, int | None]) -> list[dg.AssetObservation]:
+    """The legacy tables' row counts as the clean_doctors step found them: auth_user's
+    counted (every source user), the others' estimated from the source's catalog."""
+    observed = []
+    for spec in sources.LEGACY_TABLES:
+        counted = spec.key == sources.auth_user.key
+        rows = source_users if counted else estimates.get(spec.key.to_user_string())
+        observed.append(dg.AssetObservation(asset_key=spec.key, metadata={
+            **({"dagster/row_count": rows} if rows is not None else {}),
+            "row_count_is_estimate": not counted,
+            "row_count_source": COUNTED if counted else (
+                ESTIMATED if rows is not None else NOT_ESTIMATED),
+        }))
+    return observed
 
 
 # The steps, as plain functions: the assets below and the dry run's ops (defs/dry_run.py) call
 # them, so that a dry run does exactly what a run does up to the load's rollback.
 
-def stage_profile_coverage(context: dg.OpExecutionContext, config: LockConfig,
+def stage_profile_coverage(context: dg.OpExecutionContext, settings: MigrationSettings,
                            target: PostgresResource) -> dict:
     """Preflight the target (its warnings logged), start the command's stage and copy the doctor
     profiles into it; the metadata of what it staged, with the preflight's warnings."""
-    timeouts = Timeouts(lock_timeout=config.lock_timeout)
+    timeouts = Timeouts(lock_timeout=settings.lock_timeout)
     sid, what = stage_id(context), command(context)
     with target.connect() as conn:
-        warnings = preflight.check_target(conn, config.lock_timeout)
+        warnings = preflight.check_target(conn, settings.lock_timeout)
         for warning in warnings:
             context.log.warning(warning)
         stage.start(conn, sid, what, timeouts, claim(context))
@@ -168,29 +192,30 @@ def stage_profile_coverage(context: dg.OpExecutionContext, config: LockConfig,
             profiles, users, several = stage.profile_coverage_summary(conn, sid)
     return {
         **({"preflight_warnings": "\n".join(warnings)} if warnings else {}),
-        **table_metadata("profile_coverage", profiles, PROFILE_COVERAGE_COLUMNS, sid),
+        **table_metadata("profile_coverage", profiles, sid),
         "legacy_users_with_a_profile": users,
         "legacy_users_with_several_profiles": len(several),
         "several_profiles_legacy_ids": id_table(several[:SHOWN]),
     }
 
 
-def stage_clean_doctors(context: dg.OpExecutionContext, config: SelectionConfig,
-                        source: PostgresResource,
-                        target: PostgresResource) -> tuple[dict, list[GateResult]]:
+def stage_clean_doctors(
+        context: dg.OpExecutionContext, settings: MigrationSettings, source: PostgresResource,
+        target: PostgresResource) -> tuple[dict, list[GateResult], list[dg.AssetObservation]]:
     """Select the clean doctors into the stage with every source user's outcome; the metadata
-    of what it staged, and the step 1.3 gates evaluated on it."""
-    timeouts = Timeouts(lock_timeout=config.lock_timeout)
+    of what it staged, the step 1.3 gates evaluated on it, and the legacy tables' row counts."""
+    timeouts = Timeouts(lock_timeout=settings.lock_timeout)
     sid, what = stage_id(context), command(context)
-    with source.connect(config.lock_timeout) as conn:
-        preflight.check_source(conn, config.lock_timeout)
+    with source.connect(settings.lock_timeout) as conn:
+        preflight.check_source(conn, settings.lock_timeout)
+        estimates = preflight.estimated_rows(conn)
     read_at = datetime.now(timezone.utc)
     stage.stage_source(source.connect, target.connect, sid, what, timeouts)
     # The gates and the seals of what they passed, in one snapshot of the stage.
     with target.connect() as conn, stage.transaction(conn, sid, what, timeouts,
                                                      claim=claim(context),
                                                      repeatable_read=True):
-        gates = evaluate_gates(conn, sid, config.expected_count)
+        gates = evaluate_gates(conn, sid, settings.expected_count)
         passed = [seal.take(conn, name, sid, context.run.run_id)
                   for name in ("profile_coverage", "clean_doctors")]
         tally = accounting.tally(conn, sid)
@@ -201,8 +226,8 @@ def stage_clean_doctors(context: dg.OpExecutionContext, config: SelectionConfig,
     # Evaluated here with the gates, so a stopped run still reports it.
     gates.append(accounting.no_users_merged_under_a_blank_email(merges))
     return {
-        **table_metadata("clean_doctors", summary["clean_doctors"], CLEAN_DOCTOR_COLUMNS, sid),
-        "expected_count": config.expected_count,
+        **table_metadata("clean_doctors", summary["clean_doctors"], sid),
+        "expected_count": settings.expected_count,
         "with_office_assignment": summary["with_office_assignment"],
         "with_settings": summary["with_settings"],
         "deduplicated_by_name": summary["deduplicated_by_name"],
@@ -211,13 +236,13 @@ def stage_clean_doctors(context: dg.OpExecutionContext, config: SelectionConfig,
         "accounting": accounting_table(tally.rows()),
         SOURCE_SNAPSHOT_AT: read_at.isoformat(timespec="seconds"),
         SEAL: dg.MetadataValue.json([s.to_json() for s in passed]),
-    }, gates
+    }, gates, source_observations(tally.source_users, estimates)
 
 
-def stage_doctor_rows(context: dg.OpExecutionContext, config: LockConfig,
+def stage_doctor_rows(context: dg.OpExecutionContext, settings: MigrationSettings,
                       target: PostgresResource) -> dict:
     """Map the clean doctors to doctors rows in the stage; the metadata of what it staged."""
-    timeouts = Timeouts(lock_timeout=config.lock_timeout)
+    timeouts = Timeouts(lock_timeout=settings.lock_timeout)
     sid, what = stage_id(context), command(context)
     checked, _ = sealed(context, "clean_doctors")
     with target.connect() as conn, stage.transaction(conn, sid, what, timeouts,
@@ -228,7 +253,7 @@ def stage_doctor_rows(context: dg.OpExecutionContext, config: LockConfig,
                                {"run_id": sid, "limit": 10}).fetchall()
     columns = ["legacy_user_id", "doctor_number", "years_experience", "licensed_since"]
     return {
-        **table_metadata("doctor_rows", rows, DOCTOR_ROW_COLUMNS, sid),
+        **table_metadata("doctor_rows", rows, sid),
         SEAL: dg.MetadataValue.json([mapped.to_json()]),
         "preview": dg.MetadataValue.table(
             records=[dg.TableRecord(dict(zip(columns, map(_scalar, row)))) for row in preview],
@@ -237,8 +262,8 @@ def stage_doctor_rows(context: dg.OpExecutionContext, config: LockConfig,
     }
 
 
-def load(context: dg.OpExecutionContext, config: LoadBounds, target: PostgresResource, *,
-         dry_run: bool, create_indexes: bool = False) -> dict:
+def load(context: dg.OpExecutionContext, settings: MigrationSettings,
+         target: PostgresResource, *, dry_run: bool, create_indexes: bool = False) -> dict:
     """The load of the stage's doctor_rows into public.doctors (rolled back for a dry run), as
     the doctor_rows step sealed them; the metadata of what it did, or would do."""
     mapped, _ = sealed(context, "doctor_rows")
@@ -247,7 +272,8 @@ def load(context: dg.OpExecutionContext, config: LoadBounds, target: PostgresRes
     reused = None
     with target.connect() as conn:
         if read_by != context.run.run_id:
-            age = seal.snapshot_age(conn, snapshot[SOURCE_SNAPSHOT_AT], config.max_snapshot_age)
+            age = seal.snapshot_age(conn, snapshot[SOURCE_SNAPSHOT_AT],
+                                   settings.max_snapshot_age)
             snapshot["source_snapshot_age_minutes"] = round(age / 60, 1)
             reused = {"read_by": read_by, "taken_at": snapshot[SOURCE_SNAPSHOT_AT],
                       "age_minutes": snapshot["source_snapshot_age_minutes"]}
@@ -257,22 +283,20 @@ def load(context: dg.OpExecutionContext, config: LoadBounds, target: PostgresRes
         # Before the load, so that giving up on it (see create_legacy_id_index) changes nothing.
         if create_indexes and not dry_run and timings.legacy_id_index(conn) is None:
             context.log.info("creating " + timings.INDEX_ADVICE)
-            timings.create_legacy_id_index(conn, config.lock_timeout)
-        with locks.naming_blockers(conn, "target", LOAD_TABLES, config.lock_timeout):
+            timings.create_legacy_id_index(conn, settings.lock_timeout)
+        with locks.naming_blockers(conn, "target", LOAD_TABLES, settings.lock_timeout):
             result = load_doctors(
                 conn, stage_id(context), run_id=context.run.run_id, dry_run=dry_run,
-                sealed=seals(mapped)[0], expected_count=expected_count(context),
-                max_deletes=config.max_deletes, claim=claim(context),
-                timeouts=Timeouts(lock_timeout=config.lock_timeout),
+                sealed=seals(mapped)[0], expected_count=settings.expected_count,
+                max_deletes=settings.max_deletes, claim=claim(context),
+                timeouts=Timeouts(lock_timeout=settings.lock_timeout),
             )
         result.source_snapshot = reused
         index = timings.legacy_id_index(conn)
     return {
-        "dagster/table_name": "public.doctors",
-        "dagster/row_count": result.clean_count,
-        "dagster/column_schema": dg.TableSchema(columns=[
-            dg.TableColumn(name, kind, description=text)
-            for name, kind, text in DOCTOR_ROW_COLUMNS[1:]]),
+        # The table's rows, native doctors included; the migrated ones under their own name.
+        "dagster/row_count": result.doctors_after,
+        "migrated_rows": result.clean_count,
         "legacy_id_index": index or "none",
         "dry_run": result.dry_run,
         "inserted": result.inserted,
@@ -283,7 +307,8 @@ def load(context: dg.OpExecutionContext, config: LoadBounds, target: PostgresRes
         "rows_written": 0 if result.dry_run else result.written,
         "load_seconds": round(result.seconds, 3),
         "ledger_run_id": result.run_id,
-        "lock_timeout": config.lock_timeout,
+        # The checks of loaded_doctors wait no longer than the load did (checks.load_summary).
+        "lock_timeout": settings.lock_timeout,
         **snapshot,
         "load_result": dg.MetadataValue.json(result.to_json()),
     }
@@ -294,46 +319,55 @@ def _scalar(value: object) -> object:
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[sources.profiles])
+# What every asset of the migration shows in the catalog before any run.
+CATALOG = {"group_name": GROUP, "owners": catalog.OWNERS, "tags": catalog.TAGS}
+
+
+@dg.asset(**CATALOG, kinds={"postgres"}, deps=[sources.profiles],
+          metadata=stage_table("profile_coverage", PROFILE_COVERAGE_COLUMNS))
 @fails_with_reason
-def profile_coverage(context: dg.AssetExecutionContext, config: LockConfig,
+def profile_coverage(context: dg.AssetExecutionContext, settings: MigrationSettings,
                      target: PostgresResource) -> dg.MaterializeResult:
     """Phase 1 of the plan: the doctor profiles the profile migration left in the target,
     copied into the command's stage, after a preflight of every grant, column and policy the
     run will need there."""
-    return dg.MaterializeResult(metadata=stage_profile_coverage(context, config, target))
+    return dg.MaterializeResult(metadata=stage_profile_coverage(context, settings, target))
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"}, check_specs=CLEAN_DOCTOR_CHECKS,
-          deps=[profile_coverage, *sources.LEGACY_TABLES])
+@dg.asset(**CATALOG, kinds={"postgres"}, check_specs=CLEAN_DOCTOR_CHECKS,
+          deps=[profile_coverage, *sources.LEGACY_TABLES],
+          metadata=stage_table("clean_doctors", CLEAN_DOCTOR_COLUMNS))
 @fails_with_reason
-def clean_doctors(context: dg.AssetExecutionContext, config: SelectionConfig,
+def clean_doctors(context: dg.AssetExecutionContext, settings: MigrationSettings,
                   source: PostgresResource, target: PostgresResource):
     """Step 1.1 of the plan on the source, streamed into the command's stage with every source
     user's outcome from the same snapshot; gated by step 1.3."""
-    metadata, gates = stage_clean_doctors(context, config, source, target)
+    metadata, gates, observed = stage_clean_doctors(context, settings, source, target)
+    yield from observed
     yield dg.MaterializeResult(metadata=metadata)
     for gate in gates:
         yield gate_check_result(gate)
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[clean_doctors])
+@dg.asset(**CATALOG, kinds={"postgres"}, deps=[clean_doctors],
+          metadata=stage_table("doctor_rows", DOCTOR_ROW_COLUMNS))
 @fails_with_reason
-def doctor_rows(context: dg.AssetExecutionContext, config: LockConfig,
+def doctor_rows(context: dg.AssetExecutionContext, settings: MigrationSettings,
                 target: PostgresResource) -> dg.MaterializeResult:
     """Steps 2.2 and 2.3 in SQL: one doctors row per clean doctor, with its migration metadata,
     in the command's stage."""
-    return dg.MaterializeResult(metadata=stage_doctor_rows(context, config, target))
+    return dg.MaterializeResult(metadata=stage_doctor_rows(context, settings, target))
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[doctor_rows])
+@dg.asset(**CATALOG, kinds={"postgres"}, deps=[doctor_rows],
+          metadata=catalog.table("public.doctors", LOADED_DOCTOR_COLUMNS))
 @fails_with_reason
 def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
-                   target: PostgresResource) -> dg.MaterializeResult:
+                   settings: MigrationSettings, target: PostgresResource) -> dg.MaterializeResult:
     """Steps 2.2-3.4 in one target transaction: insert, update in place, delete the no longer
     clean, validate, record in the ledger; all or nothing."""
     return dg.MaterializeResult(metadata=load(
-        context, config, target, dry_run=False, create_indexes=config.create_indexes))
+        context, settings, target, dry_run=False, create_indexes=config.create_indexes))
 
 
 def run_checks(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
@@ -364,7 +398,7 @@ def report_metadata(context: dg.OpExecutionContext) -> dict:
         legacy_id_index=None if index in (None, "none") else index,
     )
     # Which target the run was against, when its launcher recorded it (the command line does).
-    report["target"] = context.run.tags.get(names.TARGET_TAG)
+    report["target"] = context.run.tags.get(TARGET_TAG)
     return {
         "report": dg.MetadataValue.md(render_markdown(report)),
         "report_json": dg.MetadataValue.json(report),
@@ -376,7 +410,7 @@ def report_metadata(context: dg.OpExecutionContext) -> dict:
     }
 
 
-@dg.asset(group_name=GROUP, kinds={"markdown"}, deps=[clean_doctors, loaded_doctors])
+@dg.asset(**CATALOG, kinds={"markdown"}, deps=[clean_doctors, loaded_doctors])
 @fails_with_reason
 def validation_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """The document for the operator: counts, the accounting of every source user, every

@@ -1,4 +1,5 @@
-"""Run parameters that the Dagster launchpad shows, with their defaults."""
+"""Run parameters that the Dagster launchpad shows, with their defaults: the run-wide settings
+every step reads, once per run (a resource), and the one choice only the load has."""
 
 from __future__ import annotations
 
@@ -9,30 +10,23 @@ from pydantic import Field
 
 from doctor_migration import names
 
+# The resource key of the run-wide settings: `resources: settings: config:` in a launchpad.
+SETTINGS = "settings"
 
-class LockConfig(dg.Config):
-    """How long a step waits for other sessions' locks."""
+
+class MigrationSettings(dg.ConfigurableResource):
+    """The settings of a run (or a dry run), which every step reads: set once per run."""
 
     lock_timeout: str = Field(
         default=names.LOCK_TIMEOUT,
-        description="How long to wait for another session's lock (or, for CREATE INDEX "
-                    "CONCURRENTLY, its older snapshot) before stopping with nothing changed.",
+        description="How long any step waits for another session's lock before stopping "
+                    "with nothing changed.",
     )
-
-
-class SelectionConfig(LockConfig):
-    """How many clean doctors the operator expects (step 1.3 of the plan)."""
-
     expected_count: int = Field(
         default=names.EXPECTED_COUNT, gt=0,
-        description="Clean doctors the source must yield; "
+        description="Clean doctors the source must yield (step 1.3); "
                     "the run stops before any write otherwise.",
     )
-
-
-class LoadBounds(LockConfig):
-    """What a load (or a dry run's) may do: its limits."""
-
     max_deletes: Optional[int] = Field(
         default=None, ge=0,
         description="The most migrated doctors (no longer clean) the load may delete; the run "
@@ -47,14 +41,15 @@ class LoadBounds(LockConfig):
     )
 
 
-class LoadConfig(LoadBounds):
-    """How the load behaves. A dry run is not a setting of it but its own job
+class LoadConfig(dg.Config):
+    """What only a real load may do. A dry run is not a setting of it but its own job
     (dry_run_doctor_migration), so that no materialization of loaded_doctors is a dry run."""
 
     create_indexes: bool = Field(
         default=False,
         description="Before the load, CREATE INDEX CONCURRENTLY on doctors(legacy_user_id) if "
-                    "no index serves legacy id lookups (plan step 4.2). Off: only recommended.",
+                    "no index serves legacy id lookups (plan step 4.2); it waits for older "
+                    "snapshots no longer than lock_timeout. Off: only recommended.",
     )
 
 
@@ -65,13 +60,8 @@ def migration_run_config(expected_count: int = names.EXPECTED_COUNT, dry_run: bo
     """Run config of migrate_doctors or, with dry_run, dry_run_doctor_migration (whose load
     has no index to create); with no arguments, every parameter at its default (what their
     launchpads open with)."""
-    return dg.RunConfig(ops={
-        "profile_coverage": LockConfig(lock_timeout=lock_timeout),
-        "clean_doctors": SelectionConfig(expected_count=expected_count,
-                                         lock_timeout=lock_timeout),
-        "doctor_rows": LockConfig(lock_timeout=lock_timeout),
-        "loaded_doctors": (
-            LoadBounds(lock_timeout=lock_timeout, max_deletes=max_deletes) if dry_run else
-            LoadConfig(lock_timeout=lock_timeout, create_indexes=create_indexes,
-                       max_deletes=max_deletes)),
-    })
+    settings = MigrationSettings(lock_timeout=lock_timeout, expected_count=expected_count,
+                                 max_deletes=max_deletes)
+    return dg.RunConfig(
+        ops={} if dry_run else {"loaded_doctors": LoadConfig(create_indexes=create_indexes)},
+        resources={SETTINGS: settings})

@@ -28,12 +28,7 @@ from doctor_migration.defs.checks import (
     timing_results,
     validation_results,
 )
-from doctor_migration.defs.config import (
-    LoadBounds,
-    LockConfig,
-    SelectionConfig,
-    migration_run_config,
-)
+from doctor_migration.defs.config import MigrationSettings, migration_run_config
 from doctor_migration.defs.failures import failure_for_checks, fails_with_reason
 from doctor_migration.defs.jobs import DRY_RUN_JOB
 from doctor_migration.defs.resources import PostgresResource
@@ -85,34 +80,35 @@ def _observe(asset: str, metadata: dict,
 
 @dg.op(out=DONE, description="Preflight the target and stage the doctor profiles.")
 @fails_with_reason
-def dry_run_profile_coverage(context: dg.OpExecutionContext, config: LockConfig,
+def dry_run_profile_coverage(context: dg.OpExecutionContext, settings: MigrationSettings,
                              target: PostgresResource):
-    yield from _observe("profile_coverage", stage_profile_coverage(context, config, target))
+    yield from _observe("profile_coverage", stage_profile_coverage(context, settings, target))
     yield dg.Output(None)
 
 
 @dg.op(ins=AFTER, out=DONE, description="Stage the clean doctors; the step 1.3 gates.")
 @fails_with_reason
-def dry_run_clean_doctors(context: dg.OpExecutionContext, config: SelectionConfig,
+def dry_run_clean_doctors(context: dg.OpExecutionContext, settings: MigrationSettings,
                           source: PostgresResource, target: PostgresResource):
-    metadata, gates = stage_clean_doctors(context, config, source, target)
+    metadata, gates, observed = stage_clean_doctors(context, settings, source, target)
+    yield from observed  # the source's row counts: true whatever the run
     yield from _observe("clean_doctors", metadata, [gate_check_result(g) for g in gates])
     yield dg.Output(None)
 
 
 @dg.op(ins=AFTER, out=DONE, description="Map the clean doctors to doctors rows in the stage.")
 @fails_with_reason
-def dry_run_doctor_rows(context: dg.OpExecutionContext, config: LockConfig,
+def dry_run_doctor_rows(context: dg.OpExecutionContext, settings: MigrationSettings,
                         target: PostgresResource):
-    yield from _observe("doctor_rows", stage_doctor_rows(context, config, target))
+    yield from _observe("doctor_rows", stage_doctor_rows(context, settings, target))
     yield dg.Output(None)
 
 
 @dg.op(ins=AFTER, out=DONE, description="The whole load, validated, then rolled back.")
 @fails_with_reason
-def dry_run_loaded_doctors(context: dg.OpExecutionContext, config: LoadBounds,
+def dry_run_loaded_doctors(context: dg.OpExecutionContext, settings: MigrationSettings,
                            target: PostgresResource):
-    yield from _observe("loaded_doctors", load(context, config, target, dry_run=True))
+    yield from _observe("loaded_doctors", load(context, settings, target, dry_run=True))
     yield dg.Output(None)
 
 

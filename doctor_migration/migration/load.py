@@ -55,6 +55,9 @@ class LoadResult:
     validation: list[ValidationResult] = field(default_factory=list)
     native_before: tuple[int, str] | None = None
     native_after: tuple[int, str] | None = None
+    # Every row of public.doctors (migrated and native) as the load leaves it: at its COMMIT
+    # (a dry run: before its rollback).
+    doctors_after: int = 0
     # A dry run's reconciliation, taken inside its transaction before the rollback.
     reconciliation: Reconciliation | None = None
     # Columns the target's own triggers rewrite when a rollback writes a row back.
@@ -237,7 +240,7 @@ def _stop_on_too_many_deletes(conn: psycopg.Connection, max_deletes: int | None,
         f"more than the limit of {result.delete_limit} ({how}); legacy user ids: "
         f"{', '.join(map(str, first))}{' ...' if result.deleted > len(first) else ''}; "
         "nothing was written. If the source really lost them, run again with "
-        f"--max-deletes {result.deleted} (launchpad: loaded_doctors, max_deletes)")
+        f"--max-deletes {result.deleted} (launchpad: settings, max_deletes)")
 
 
 def _apply_changes(conn: psycopg.Connection, run_id: str, expected_count: int | None,
@@ -285,6 +288,7 @@ def _verify(conn: psycopg.Connection, result: LoadResult) -> None:
     """Before COMMIT: native doctors as they were, steps 3.1-3.4 (any failure of a run rolls
     the whole load back); a dry run also reconciles the state it is about to roll back."""
     result.native_after = native_fingerprint(conn)
+    result.doctors_after = conn.execute(load_sql("count_doctors")).fetchone()[0]
     result.validation = validate_target(conn, result.clean_count)
     failed = [v for v in result.validation if not v.passed]
     if failed and not result.dry_run:

@@ -437,3 +437,14 @@ def check_source(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> 
                 table = replace(table, missing_privileges=[])
             problems += _table_problems(table, role)
     _raise("source", problems)
+
+
+def estimated_rows(conn: psycopg.Connection) -> dict[str, int | None]:
+    """The catalog's estimate of the rows of each source table step 1.1 reads
+    (pg_class.reltuples); None where it has none (a table never vacuumed or analyzed). Only
+    reads the catalog."""
+    with conn.transaction():
+        rows = conn.execute(load_sql("select_row_estimates"),
+                            {"tables": list(SOURCE_COLUMNS)}).fetchall()
+    return {name: None if estimate is None or estimate < 0 else int(estimate)
+            for name, estimate in rows}

@@ -1,1 +1,2 @@
+-- Every row of public.doctors, migrated and native: the table's real row count.
 SELECT count(*) FROM public.doctors;
