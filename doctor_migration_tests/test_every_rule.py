@@ -212,3 +212,20 @@ def test_the_mapping_is_in_utc_whatever_the_time_zone_of_either_side(servers, si
     assert sorted(rows) == sorted(
         (uid, world.user(uid).date_joined.astimezone(UTC).date(), world.user(uid).date_joined,
          years_since(world.user(uid).date_joined, today)) for uid in world.clean_ids)
+
+
+def test_explain_reads_a_source_in_another_time_zone_in_utc(servers):
+    """Before any stage, explain reads the user from the source: a last login in year 1 is 1 BC
+    in a New York session, which Python cannot hold; the source is read in UTC."""
+    world = LegacyWorld()
+    world.add(first_name="Ana", last_name="Lima", email="ana@smile.example.com",
+              last_login=datetime(1, 1, 1, tzinfo=UTC))
+    dbs = make_databases(servers, world, with_target=False)
+    with dbs.source() as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET TimeZone = 'America/New_York'").format(
+            sql.Identifier(conn.info.dbname)))
+    lines = explain.explain_user(partial(db.connect, dbs.source_url, "source"), None, 1)
+    assert lines[:2] == [
+        "legacy user 1: migrated (a clean doctor of step 1.1, de-duplicated by e-mail)",
+        "  active: yes; settings: yes; office: yes; active patients: 1; archived patients: 0; "
+        "last login: 0001-01-01T00:00:00Z"]
