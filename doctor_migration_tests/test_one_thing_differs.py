@@ -187,8 +187,8 @@ def test_a_row_whose_legacy_user_id_differs_is_named_and_stops_the_load(world):
         assert image(conn) == before
 
 
-# What staff (or a later run) did after the first run to the row of each action, one thing
-# at a time; each function returns what it did in a word for the expected sentence.
+# What staff (or a later run) did after the first run to its row of one action, one thing at
+# a time.
 
 def edit(conn: psycopg.Connection, world: World, action: str) -> None:
     conn.execute("UPDATE public.doctors SET bio = 'edited by staff' WHERE id = %s",
