@@ -93,8 +93,11 @@ def _rule(pattern: str) -> str:
 TEST_ACCOUNT_RULES = {**TEST_ACCOUNT_PATTERNS,
                       **{f"{key}_rule": _rule(p) for key, p in TEST_ACCOUNT_PATTERNS.items()}}
 
-# A source user's outcome of step 1.1: migrated, or the first rule that excludes it, in the
-# plan's order (select_user_outcomes.sql binds them; accounting and explain read them back).
+# A source user's outcome of step 1.1: migrated, or the first rule that excludes it, in this
+# order (the README's): a user failing several rules gets the first of them, and a duplicate is
+# only told among users no rule excludes. select_user_outcomes.sql binds them and its CASE
+# follows this order (test_every_rule.py holds the two equal); accounting and explain read them
+# back.
 MIGRATED = "migrated"
 EXCLUSION_REASONS = {
     "inactive": "inactive",

@@ -5,11 +5,14 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
+from functools import partial
 
 import psycopg
 
 from doctor_migration.demo.run import READER, TARGET_ROLE, grant_select_only
 from doctor_migration.demo.world import LegacyWorld, TargetWorld, write_legacy, write_target
+from doctor_migration.migration import db, seal, stage, target
+from doctor_migration.migration.load import LoadResult, load_doctors
 
 _names = itertools.count()
 
@@ -90,6 +93,35 @@ def migrate(expected_count: int, **kw):
     from doctor_migration import runner
 
     return runner.migrate(expected_count, progress=False, **kw)
+
+
+# The steps of a run called as plain functions, without Dagster: one staged world that many
+# tests share, or a stage a test edits between two steps.
+TIMEOUTS = target.Timeouts()
+RUN = "run-under-test"
+
+
+def gated(dbs: Databases, sid: str) -> list[seal.Seal]:
+    """A stage read and sealed as the clean_doctors step leaves it: its seals."""
+    with db.connect(dbs.target_url, "target") as conn:
+        stage.start(conn, sid, "run", TIMEOUTS)
+    stage.stage_source(partial(db.connect, dbs.source_url, "source"),
+                       partial(db.connect, dbs.target_url, "target"), sid, "run", TIMEOUTS)
+    with db.connect(dbs.target_url, "target") as conn, \
+            stage.transaction(conn, sid, "run", TIMEOUTS, repeatable_read=True):
+        return [seal.take(conn, name, sid, RUN) for name in ("profile_coverage", "clean_doctors")]
+
+
+def mapped(dbs: Databases, sid: str, passed: list[seal.Seal]) -> seal.Seal:
+    """The doctor_rows step on a gated stage: doctor_rows' seal."""
+    with db.connect(dbs.target_url, "target") as conn, \
+            stage.transaction(conn, sid, "run", TIMEOUTS, repeatable_read=True):
+        return stage.map_doctor_rows(conn, sid, passed, RUN)[1]
+
+
+def load(dbs: Databases, sid: str, sealed: seal.Seal, expected: int = 40) -> LoadResult:
+    with db.connect(dbs.target_url, "target") as conn:
+        return load_doctors(conn, sid, run_id=RUN, sealed=sealed, expected_count=expected)
 
 
 def lone_clean_ids(world: LegacyWorld) -> list[int]:

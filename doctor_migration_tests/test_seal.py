@@ -5,43 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import partial
 
 import psycopg
 import pytest
 
 from doctor_migration import names
-from doctor_migration.migration import db, seal, stage, target
+from doctor_migration.migration import seal
 from doctor_migration.migration.errors import StopMigration
-from doctor_migration.migration.load import load_doctors
-from doctor_migration_tests.helpers import migrate, snapshot
-
-TIMEOUTS = target.Timeouts()
-RUN = "run-under-test"
-
-
-def gated(dbs, sid: str) -> list[seal.Seal]:
-    """A stage read and sealed as the clean_doctors step leaves it: its seals."""
-    with db.connect(dbs.target_url, "target") as conn:
-        stage.start(conn, sid, "run", TIMEOUTS)
-    stage.stage_source(partial(db.connect, dbs.source_url, "source"),
-                       partial(db.connect, dbs.target_url, "target"), sid, "run", TIMEOUTS)
-    with db.connect(dbs.target_url, "target") as conn, \
-            stage.transaction(conn, sid, "run", TIMEOUTS, repeatable_read=True):
-        return [seal.take(conn, name, sid, RUN) for name in ("profile_coverage", "clean_doctors")]
-
-
-def mapped(dbs, sid: str, passed: list[seal.Seal]) -> seal.Seal:
-    """The doctor_rows step on a gated stage: doctor_rows' seal."""
-    with db.connect(dbs.target_url, "target") as conn, \
-            stage.transaction(conn, sid, "run", TIMEOUTS, repeatable_read=True):
-        return stage.map_doctor_rows(conn, sid, passed, RUN)[1]
-
-
-def load(dbs, sid: str, sealed: seal.Seal, expected: int = 40):
-    with db.connect(dbs.target_url, "target") as conn:
-        return load_doctors(conn, sid, run_id=RUN, sealed=sealed, expected_count=expected)
-
+from doctor_migration_tests.helpers import RUN, gated, load, mapped, migrate, snapshot
 
 def first_clean_id(dbs) -> int:
     return min(dbs.world.clean_ids)

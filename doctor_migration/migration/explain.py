@@ -28,8 +28,9 @@ from doctor_migration.names import LOCK_TIMEOUT
 
 
 def _utc(moment: datetime) -> str:
-    """A time as explain prints every time: UTC, ISO 8601, whatever the server's TimeZone."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A time as explain prints every time: UTC, ISO 8601, whatever the server's TimeZone
+    (isoformat: strftime's %Y drops the zeros of a year before 1000)."""
+    return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 TARGET_READ = {"public.doctors": "AccessShareLock", **LEDGER_READ}
 OUTCOME_COLUMNS = ["user_id", "outcome", "duplicate_of", "dedup_by", "is_active", "has_settings",
