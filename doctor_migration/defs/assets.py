@@ -125,10 +125,12 @@ def sealed(context: dg.OpExecutionContext, asset: str) -> tuple[dict, str]:
         if SEAL in record:
             return record, run.run_id
         run = context.instance.get_run_by_id(run.parent_run_id) if run.parent_run_id else None
+    step = getattr(context, "op_execution_context", context).op.name
     raise MigrationError(
-        f"{asset} was not staged by this run nor by a run it re-executes, so there is nothing "
-        "sealed to load: the migration's steps run together (Materialize all, or the job "
-        "migrate_doctors); nothing was changed")
+        f"{step} cannot run without the steps before it: it uses the {asset} that "
+        "its run staged and sealed, and neither this run nor a run it re-executes staged any. "
+        "The migration's steps run together: launch them together (Materialize all, or the "
+        "job migrate_doctors); nothing was changed")
 
 
 def seals(record: dict) -> list[seal.Seal]:
