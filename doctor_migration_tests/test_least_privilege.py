@@ -1,6 +1,6 @@
-"""The least-privilege login of the README: sql/create_doctor_migrator.sql, run as Supabase's
-`postgres` (not a superuser), is all a role needs to plan, run, rerun and roll back; and it
-has nothing more than that."""
+"""The least-privilege login of docs/operating.md: sql/create_doctor_migrator.sql, run as
+Supabase's `postgres` (not a superuser), is all a role needs to plan, run, rerun and roll back;
+and it has nothing more than that."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ MIGRATOR = "doctor_migrator"
 
 
 def create_migrator(dbs) -> str:
-    """Run the shipped SQL as postgres, as the README says; the URL of the new login."""
+    """Run the shipped SQL as postgres, as docs/operating.md says; the URL of the new login."""
     with psycopg.connect(dbs.target_url, autocommit=True) as conn:
         assert conn.execute("SELECT current_user, rolsuper FROM pg_roles "
                             "WHERE rolname = current_user").fetchone() == ("postgres", False)
@@ -141,6 +141,6 @@ def test_doctor_migrator_has_nothing_more(small_dbs):
         conn.execute("DROP TABLE doctor_migration.a_later_table")
 
 
-def test_the_readme_quotes_the_file_verbatim():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert f"```sql\n{load_sql('create_doctor_migrator')}```\n" in readme
+def test_the_operating_guide_quotes_the_file_verbatim():
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "operating.md").read_text()
+    assert f"```sql\n{load_sql('create_doctor_migrator')}```\n" in guide
