@@ -23,7 +23,7 @@ SHOWN = 50
 # Supabase's own login roles, which read every table of a project whatever its grants (the
 # superuser supabase_admin; postgres, supabase_read_only_user and supabase_etl_admin, members of
 # pg_read_all_data; cli_login_postgres, the CLI's login as postgres): the preflight's warning
-# about roles that read the tool's tables past their grants leaves them to the README.
+# about roles that read the tool's tables past their grants leaves them to docs/operating.md.
 SUPABASE_PLATFORM_ROLES = ["supabase_admin", "postgres", "supabase_read_only_user",
                            "supabase_etl_admin", "cli_login_postgres"]
 
@@ -94,10 +94,10 @@ TEST_ACCOUNT_RULES = {**TEST_ACCOUNT_PATTERNS,
                       **{f"{key}_rule": _rule(p) for key, p in TEST_ACCOUNT_PATTERNS.items()}}
 
 # A source user's outcome of step 1.1: migrated, or the first rule that excludes it, in this
-# order (the README's): a user failing several rules gets the first of them, and a duplicate is
-# only told among users no rule excludes. select_user_outcomes.sql binds them and its CASE
-# follows this order (test_every_rule.py holds the two equal); accounting and explain read them
-# back.
+# order (docs/operating.md's): a user failing several rules gets the first of them, and a
+# duplicate is only told among users no rule excludes. select_user_outcomes.sql binds them and
+# its CASE follows this order (test_every_rule.py holds the two equal); accounting and explain
+# read them back.
 MIGRATED = "migrated"
 EXCLUSION_REASONS = {
     "inactive": "inactive",

@@ -83,7 +83,7 @@ logging.getLogger("psycopg.transaction").addFilter(_QuietRollback())
 
 class _QuietInstance(logging.Filter):
     """Dagster warns on every command when DAGSTER_HOME has no dagster.yaml; keeping runs in
-    SQLite files there is what the README documents for that case."""
+    SQLite files there is what docs/dagster.md documents for that case."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("No dagster instance configuration file")

@@ -184,8 +184,8 @@ def render_markdown(report: dict) -> str:
             "row's state before and after in `doctor_migration.row_changes`. Undo exactly with "
             f"`{report['ledger']['rollback']}`, or in the Dagster UI by launching the job "
             f"`{report['ledger'].get('rollback_job', 'rollback_doctor_migration')}` with "
-            f"`run_id: {report['run_id']}` (left empty, it undoes the newest run not rolled "
-            "back yet)."
+            f"`run_id: {report['run_id']}` (left empty, it undoes the newest run that changed "
+            "doctors and is not rolled back yet)."
         )
     if report.get("rollback_cannot_restore"):
         parts.append("A rollback of this run cannot restore the columns the target's own "
