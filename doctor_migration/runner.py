@@ -439,13 +439,8 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
         run_config = dg.RunConfig(ops=run_config.ops, resources=run_config.resources,
                                   loggers={"progress": {}})
     job = defs.resolve_job_def(job_name)
-    try:  # which target the run is against, for `report` (no user, no password)
-        tags = {TARGET_TAG: location(os.environ["SUPABASE_DATABASE_URL"])}
-    except (KeyError, MigrationError):
-        tags = None  # the run's first step says what is wrong with the URL
     result = job.execute_in_process(
-        run_config=run_config, instance=instance(), run_id=run_id, raise_on_error=False,
-        tags=tags)
+        run_config=run_config, instance=instance(), run_id=run_id, raise_on_error=False)
     outcome = RunOutcome(run_id=run_id, success=result.success, result=result)
     recorded = RunEvents.of_result(result)
     step_lines, exit_code = _step_failures(recorded.step_failures)
@@ -457,6 +452,7 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
     elif job_name != ROLLBACK_JOB and (recorded.records or recorded.checks):
         # A stopped run reports what it did compute; one that computed nothing (a preflight
         # refusal) has only its error to tell.
-        outcome.report_json = _report(result.dagster_run, recorded)
+        # The run as stored now: its first step tagged it with its target.
+        outcome.report_json = _report(instance().get_run_by_id(run_id), recorded)
         outcome.report = report.render_markdown(outcome.report_json)
     return outcome

@@ -209,6 +209,23 @@ def test_report_of_the_current_target(servers, small_dbs, monkeypatch, capfd):
                      "another target: give its id"]
 
 
+def test_report_finds_a_run_the_ui_launched(small_dbs, capfd):
+    """"Materialize all" in the UI (the implicit asset job, no launcher of the tool's): its first
+    step tags the run with its target, so `report` finds it and names the target."""
+    from doctor_migration import runner
+    from doctor_migration.definitions import defs
+
+    launched = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        run_config={"resources": {"settings": {"config": {"expected_count": 40}}}},
+        instance=runner.instance(), raise_on_error=False)
+    assert launched.success
+    capfd.readouterr()
+    assert command_line.main(["report"]) == 0
+    lines = capfd.readouterr().out.splitlines()
+    assert lines[:3] == [f"# Doctor migration run `{launched.run_id}`", "",
+                         f"Target: `{db.location(small_dbs.target_url)}`"]
+
+
 def test_a_target_is_named_without_user_or_password():
     assert db.location("postgresql://migrator:s3cret@db.example.co:6543/postgres") == \
         "db.example.co:6543/postgres"

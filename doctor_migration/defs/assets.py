@@ -29,7 +29,7 @@ from doctor_migration.defs.failures import fails_with_reason
 from doctor_migration.defs.jobs import DRY_RUN_JOB
 from doctor_migration.defs.resources import PostgresResource
 from doctor_migration.migration import accounting, locks, preflight, seal, stage, timings
-from doctor_migration.migration.db import load_sql
+from doctor_migration.migration.db import load_sql, location
 from doctor_migration.migration.errors import MigrationError
 from doctor_migration.migration.gates import GateResult, evaluate_gates
 from doctor_migration.migration.load import load_doctors
@@ -185,6 +185,9 @@ def stage_profile_coverage(context: dg.OpExecutionContext, settings: MigrationSe
     profiles into it; the metadata of what it staged, with the preflight's warnings."""
     timeouts = Timeouts(lock_timeout=settings.lock_timeout)
     sid, what = stage_id(context), command(context)
+    # Which target the run is against (host:port/db, no user or password), whoever launched
+    # it: `report` shows the newest run against the current target by this tag.
+    context.instance.add_run_tags(context.run.run_id, {TARGET_TAG: location(target.url)})
     with target.connect() as conn:
         warnings = preflight.check_target(conn, settings.lock_timeout)
         for warning in warnings:
@@ -399,8 +402,8 @@ def report_metadata(context: dg.OpExecutionContext) -> dict:
         timings=step4,
         legacy_id_index=None if index in (None, "none") else index,
     )
-    # Which target the run was against, when its launcher recorded it (the command line does).
-    report["target"] = context.run.tags.get(TARGET_TAG)
+    # Which target the run was against (its first step tagged it).
+    report["target"] = context.instance.get_run_by_id(run_id).tags.get(TARGET_TAG)
     return {
         "report": dg.MetadataValue.md(render_markdown(report)),
         "report_json": dg.MetadataValue.json(report),
