@@ -187,7 +187,8 @@ def stage_profile_coverage(context: dg.OpExecutionContext, settings: MigrationSe
     sid, what = stage_id(context), command(context)
     # Which target the run is against (host:port/db, no user or password), whoever launched
     # it: `report` shows the newest run against the current target by this tag.
-    context.instance.add_run_tags(context.run.run_id, {TARGET_TAG: location(target.url)})
+    if target.url:  # without one, connecting says so
+        context.instance.add_run_tags(context.run.run_id, {TARGET_TAG: location(target.url)})
     with target.connect() as conn:
         warnings = preflight.check_target(conn, settings.lock_timeout)
         for warning in warnings:
