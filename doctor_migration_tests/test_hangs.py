@@ -11,7 +11,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -19,8 +18,8 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from doctor_migration.demo.run import READER
-from doctor_migration.migration import db, stage, target
-from doctor_migration.migration.errors import DatabaseBusy, MigrationError
+from doctor_migration.migration import db, target
+from doctor_migration.migration.errors import MigrationError
 from doctor_migration.names import EXIT_BUSY
 from doctor_migration_tests.helpers import doctors, migrate, snapshot
 from doctor_migration_tests.servers import LOOPBACK, pgbouncer, start_cli, tool_sessions
@@ -200,26 +199,26 @@ def test_a_pooler_with_one_server_connection_ends_the_source_read(servers, small
     assert len(doctors(small_dbs.target_url, "legacy_user_id IS NOT NULL")) == 40
 
 
-def test_a_pooler_with_no_free_server_connection_ends_the_source_read(servers, small_dbs):
-    """Another client holds the pooler's one server connection: the source read's first
-    session gives up after the lock timeout (the pooler itself would wait 20s)."""
+def test_a_pooler_with_no_free_server_connection_ends_the_run(servers, small_dbs, tmp_path):
+    """Another client holds the pooler's one server connection: the run's first source session
+    (its preflight) gives up after the lock timeout (the pooler itself would wait 20s)."""
     params = conninfo_to_dict(small_dbs.source_url)
-    timeouts = target.Timeouts(lock_timeout="2s")
+    before = snapshot(small_dbs.target_url)
     with pgbouncer({params["dbname"]: servers[0].socket_dir}, ["postgres", params["user"]],
                    default_pool_size=1, query_wait_timeout=20) as port:
         url = f"postgresql://{params['user']}@{LOOPBACK}:{port}/{params['dbname']}"
         with psycopg.connect(url) as other:
             other.execute("SELECT 1")  # its transaction keeps the server connection
             started = time.monotonic()
-            with pytest.raises(DatabaseBusy) as raised:
-                stage.stage_source(partial(db.connect, url, "source"),
-                                   partial(db.connect, small_dbs.target_url, "target"),
-                                   "pool-stage", "plan", timeouts)
+            code, out = cli(tmp_path, "run", "--expected-count", "40", "--lock-timeout", "2s",
+                            env={**os.environ, "SOURCE_DATABASE_URL": url})
             took = time.monotonic() - started
-    assert str(raised.value) == (
-        "the source did not give the tool a session within 2s (a pooler with every server "
-        "connection in use keeps it waiting); nothing was changed, run again")
-    assert 2 <= took < 15, took
+    assert code == EXIT_BUSY, out
+    line(r"error at clean_doctors: the source did not give the tool a session within 2s \(a "
+         r"pooler with every server connection in use keeps it waiting\); nothing was changed, "
+         r"run again", out)
+    assert took < 2 + 18, took
+    assert snapshot(small_dbs.target_url) == before
 
 
 def test_connecting_waits_no_longer_than_the_lock_timeout():

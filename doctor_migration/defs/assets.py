@@ -212,7 +212,10 @@ def stage_clean_doctors(
     of what it staged, the step 1.3 gates evaluated on it, and the legacy tables' row counts."""
     timeouts = Timeouts(lock_timeout=settings.lock_timeout)
     sid, what = stage_id(context), command(context)
-    with source.connect(settings.lock_timeout) as conn:
+    # In one source transaction whose start waits at most the lock timeout (a pooler with no
+    # free server connection would keep it waiting).
+    with source.connect(settings.lock_timeout) as conn, \
+            stage.source_transaction(conn, settings.lock_timeout):
         preflight.check_source(conn, settings.lock_timeout)
         estimates = preflight.estimated_rows(conn)
     read_at = datetime.now(timezone.utc)

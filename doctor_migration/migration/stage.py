@@ -306,7 +306,7 @@ def _no_session(lock_timeout: str, second: bool) -> DatabaseBusy:
 
 
 @contextmanager
-def _source_transaction(src: psycopg.Connection, lock_timeout: str,
+def source_transaction(src: psycopg.Connection, lock_timeout: str,
                         snapshot: str | None = None) -> Iterator[None]:
     """The source's READ ONLY, REPEATABLE READ transaction (importing `snapshot`), in UTC.
     Its start, where a pooler keeps it waiting for a server connection, lasts at most the
@@ -336,7 +336,7 @@ def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: s
     try:
         # The source's connection inside the target's, as in stage_source.
         with target_() as tgt, source(lock_timeout=timeouts.lock_timeout) as src:
-            with _source_transaction(src, timeouts.lock_timeout, snapshot):
+            with source_transaction(src, timeouts.lock_timeout, snapshot):
                 imported.set()
                 _pipe(src, tgt, stage_id, command, timeouts,
                       sql.SQL(load_sql("select_user_outcomes").rstrip().removesuffix(";")),
@@ -355,7 +355,7 @@ def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
     # db.connect first, which names a setting of the source's that caused it (db.setting_error).
     with target_() as tgt, source(lock_timeout=timeouts.lock_timeout) as src, \
             ThreadPoolExecutor(max_workers=1) as pool:
-        with _source_transaction(src, timeouts.lock_timeout):
+        with source_transaction(src, timeouts.lock_timeout):
             snapshot = src.execute(load_sql("export_snapshot")).fetchone()[0]
             accounting = pool.submit(_stage_outcomes, source, target_, stage_id, command,
                                      timeouts, snapshot, imported)
