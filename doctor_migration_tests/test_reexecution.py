@@ -4,6 +4,9 @@ Re-executed as the UI does ("Re-execute from failure"), each step in a process o
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import uuid
 
 import dagster as dg
@@ -126,6 +129,47 @@ def test_two_runs_never_use_one_stage_at_once(small_dbs):
     with small_dbs.target() as conn:
         assert conn.execute("SELECT used_by FROM doctor_migration.stages WHERE run_id = %s",
                             (first,)).fetchone()[0] == result.run_id
+
+
+# One re-execution of run argv[1] ("from failure" or "all steps", argv[2]), in the DAGSTER_HOME
+# of the environment; prints [succeeded, the failures' sentences] as JSON.
+REEXECUTE = """
+import json, sys
+import dagster as dg
+from doctor_migration import runner
+from doctor_migration_tests.test_reexecution import migrate_job
+first, kind = sys.argv[1:]
+instance = runner.instance()
+options = (dg.ReexecutionOptions.from_failure(first, instance) if kind == "from failure"
+           else dg.ReexecutionOptions(parent_run_id=first))
+with dg.execute_job(dg.reconstructable(migrate_job), instance,
+                    reexecution_options=options) as result:
+    print(json.dumps([result.success, [
+        e.step_failure_data.user_failure_data.description
+        for e in result.get_step_failure_events() if e.step_failure_data.user_failure_data]]))
+"""
+
+
+def test_two_reexecutions_of_one_run_started_together(small_dbs):
+    """The review's case: "Re-execute from failure" and "Re-execute all steps" of one failed
+    run, launched at the same moment. Whatever the interleaving, one stage is used by one run
+    at a time: each re-execution succeeds or is refused naming the other (or the target's
+    one-at-a-time lock), at least one succeeds, and every clean doctor ends migrated once."""
+    first = _stopped_at_the_load(small_dbs)
+    # Each in a process of its own, as the UI launches runs (two runs in one process would
+    # share its captured stdout).
+    together = {kind: subprocess.Popen([sys.executable, "-c", REEXECUTE, first, kind],
+                                       stdout=subprocess.PIPE, text=True)
+                for kind in ("from failure", "all steps")}
+    outcomes = {kind: json.loads(process.communicate(timeout=300)[0].splitlines()[-1])
+                for kind, process in together.items()}
+    assert any(success for success, _ in outcomes.values()), outcomes
+    for success, failures in outcomes.values():
+        assert success or (len(failures) == 1 and failures[0].startswith((
+            f"the stage of run {first} is in use by run ",
+            "another migration or rollback is running on the target"))), outcomes
+    migrated = doctors(small_dbs.target_url, "legacy_user_id IS NOT NULL")
+    assert sorted(d["legacy_user_id"] for d in migrated.values()) == small_dbs.world.clean_ids
 
 
 @pytest.mark.parametrize("other_status", [None, "STARTED"])
