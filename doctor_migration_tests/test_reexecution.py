@@ -167,6 +167,7 @@ def test_two_reexecutions_of_one_run_started_together(small_dbs):
     for success, failures in outcomes.values():
         assert success or (len(failures) == 1 and failures[0].startswith((
             f"the stage of run {first} is in use by run ",
+            f"another run is taking the stage of run {first} at this moment",
             "another migration or rollback is running on the target"))), outcomes
     migrated = doctors(small_dbs.target_url, "legacy_user_id IS NOT NULL")
     assert sorted(d["legacy_user_id"] for d in migrated.values()) == small_dbs.world.clean_ids
@@ -193,3 +194,28 @@ def test_a_stage_is_taken_only_from_a_run_that_has_ended(small_dbs, other_status
         used_by = conn.execute("SELECT used_by FROM doctor_migration.stages "
                                "WHERE run_id = 's'").fetchone()[0]
     assert used_by == ("a" if other_status else "b")
+
+
+def test_a_stage_another_run_is_taking_at_this_moment_is_refused(small_dbs):
+    """Two runs claiming one stage at once: the second one's claim waits for the first one's
+    hold on the stage (here another session holds it), and gives up naming the race."""
+    from doctor_migration.migration import db, target
+
+    timeouts = target.Timeouts(lock_timeout="1s")
+    with db.connect(small_dbs.target_url, "target") as conn:
+        stage.start(conn, "s", "run", timeouts, stage.Claim("a", lambda run: None))
+        with small_dbs.target() as other:
+            other.execute("BEGIN")
+            other.execute("SELECT * FROM doctor_migration.stages WHERE run_id = 's' FOR SHARE")
+            with pytest.raises(stage.StageInUse) as refused:
+                with stage.transaction(conn, "s", "run", timeouts,
+                                       claim=stage.Claim("b", lambda run: None)):
+                    pass
+            other.execute("ROLLBACK")
+        used_by = conn.execute("SELECT used_by FROM doctor_migration.stages "
+                               "WHERE run_id = 's'").fetchone()[0]
+    assert str(refused.value) == (
+        "another run is taking the stage of run s at this moment: two runs may not use one "
+        "stage at once (two re-executions of one run, say); nothing was changed: let it end (or "
+        "terminate it in the Dagster UI), then launch again")
+    assert used_by == "a"

@@ -102,24 +102,26 @@ class Claim:
 
 def _claim(conn: psycopg.Connection, stage_id: str, command: str, used_by: str | None,
            claim: Claim, outcome: str) -> None:
-    """Make `claim`'s run the stage's user, unless the run using it now is still going."""
+    """Make `claim`'s run the stage's user, unless the run using it now is still going, or
+    another run is taking it at this moment (its step holds the stage too: the two claims
+    would wait for each other, and PostgreSQL ends one of them)."""
     if used_by == claim.run_id:
         return
     status = claim.running(used_by) if used_by else None
-    if status is None:
-        try:
-            with conn.transaction():
-                taken = conn.execute(load_sql("claim_stage"), {
-                    "run_id": stage_id, "used_by": claim.run_id, "seen": used_by}).rowcount
-        except psycopg.errors.LockNotAvailable:
-            taken, status = 0, "working in it"
-        if taken:
-            return
-    raise StageInUse(
-        f"the stage of {command} {stage_id} is in use by run {used_by or '?'} "
-        f"({status or 'it took the stage a moment ago'}): two runs may not use one stage at "
-        f"once (two re-executions of one run, say); {outcome}: let run {used_by or '?'} end "
-        "(or terminate it in the Dagster UI), then launch again")
+    again = "end (or terminate it in the Dagster UI), then launch again"
+    if status is not None:
+        raise StageInUse(
+            f"the stage of {command} {stage_id} is in use by run {used_by} ({status}): two "
+            f"runs may not use one stage at once (two re-executions of one run, say); "
+            f"{outcome}: let run {used_by} {again}")
+    try:
+        with conn.transaction():
+            conn.execute(load_sql("claim_stage"), {"run_id": stage_id, "used_by": claim.run_id})
+    except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
+        raise StageInUse(
+            f"another run is taking the stage of {command} {stage_id} at this moment: two runs "
+            f"may not use one stage at once (two re-executions of one run, say); {outcome}: let "
+            f"it {again}") from None
 
 
 def hold(conn: psycopg.Connection, stage_id: str, command: str,
