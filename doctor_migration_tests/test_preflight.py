@@ -246,6 +246,8 @@ def test_ledger_needs_create_or_its_grants(small_dbs):
         f"doctor_migration.runs: GRANT SELECT, INSERT, UPDATE ON doctor_migration.runs TO "
         f"{role}; role {role} may not SELECT, INSERT or UPDATE doctor_migration.row_changes: "
         f"GRANT SELECT, INSERT, UPDATE ON doctor_migration.row_changes TO {role}; role {role} "
+        f"may not SELECT or INSERT doctor_migration.run_digests: GRANT SELECT, INSERT ON "
+        f"doctor_migration.run_digests TO {role}; role {role} "
         "may not create the tool's tables (the run ledger, the stage) in schema "
         "doctor_migration: as the schema's owner, run GRANT USAGE, CREATE ON SCHEMA "
         f"doctor_migration TO {role}")

@@ -115,6 +115,8 @@ TARGET_TABLES = {"public.doctors": "SELECT,INSERT,UPDATE,DELETE", "public.profil
 TARGET_CATALOG_LOCKS = dict.fromkeys(TARGET_TABLES, "AccessShareLock")
 LEDGER_TABLES = {"doctor_migration.runs": "SELECT,INSERT,UPDATE",
                  "doctor_migration.row_changes": "SELECT,INSERT,UPDATE"}
+# Added by a later version: needed once it exists (the load creates it otherwise).
+LEDGER_ADDITION = {"doctor_migration.run_digests": "SELECT,INSERT"}
 # The stage (once an earlier command made it): the tool's workspace, read and rewritten.
 STAGE_PRIVILEGES = {f"doctor_migration.{name}": "SELECT,INSERT,UPDATE,DELETE"
                     for name in (STAGE_REGISTRY, *STAGE_TABLES)}
@@ -363,10 +365,11 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> 
         role = _role(conn)
         foreign_ledger = ledger_problem(conn)
         needed = dict(TARGET_TABLES, **(LEDGER_TABLES if role.ledger_exists else {}))
-        stage = [r[0] for r in conn.execute(load_sql("select_stage_tables"),
-                                            {"tables": [STAGE_REGISTRY, *STAGE_TABLES]})]
-        needed.update({f"doctor_migration.{name}": STAGE_PRIVILEGES[f"doctor_migration.{name}"]
-                       for name in stage})
+        made = {f"doctor_migration.{r[0]}" for r in conn.execute(
+            load_sql("select_stage_tables"),
+            {"tables": [STAGE_REGISTRY, *STAGE_TABLES, "run_digests"]})}
+        needed.update({name: privileges for name, privileges
+                       in {**STAGE_PRIVILEGES, **LEDGER_ADDITION}.items() if name in made})
         tables = _tables(conn, needed)
         problems = [foreign_ledger] if foreign_ledger else []
         for table in tables:
@@ -403,7 +406,7 @@ def check_target(conn: psycopg.Connection, lock_timeout: str = LOCK_TIMEOUT) -> 
             f"{role.database} SET default_transaction_read_only = off")
     # The ledger, or a stage table, still to be made: the first run (or the first command of
     # this version) makes them in schema doctor_migration.
-    tables_to_make = not role.ledger_exists or len(stage) < 1 + len(STAGE_TABLES)
+    tables_to_make = not role.ledger_exists or len(made) < 2 + len(STAGE_TABLES)
     if tables_to_make and not role.may_create_ledger and not foreign_ledger:
         problems.append(_ledger_problem(role))
     if not role.may_create_temp:

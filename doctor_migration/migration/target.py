@@ -31,7 +31,7 @@ LOAD_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
 STAGE_REGISTRY = "stages"
 STAGE_TABLES = ("profile_coverage", "clean_doctors", "source_users", "doctor_rows")
 # The ledger's tables, and every table of the tool in schema doctor_migration.
-LEDGER_TABLES = ("runs", "row_changes")
+LEDGER_TABLES = ("runs", "row_changes", "run_digests")
 TOOL_TABLES = (STAGE_REGISTRY, *STAGE_TABLES, *LEDGER_TABLES)
 ROLLBACK_TABLES = {**DOCTORS_LOCK, "doctor_migration.runs": "RowExclusiveLock",
                    "doctor_migration.row_changes": "AccessShareLock"}
@@ -129,12 +129,24 @@ def revoke_extra_grants(conn: psycopg.Connection, tables: tuple[str, ...] = TOOL
                                             for g in grantees)))
 
 
+# What a ledger made by an older version lacks (upgrade_ledger.sql adds it).
+LEDGER_ADDITIONS = {("runs", "ledger_format"), ("runs", "stage_id"), ("runs", "digest_columns"),
+                    ("row_changes", "after_digest"), ("run_digests", "digest")}
+
+
+def ledger_is_current(conn: psycopg.Connection) -> bool:
+    """The ledger has every table and column this version writes."""
+    found = {(table, column)
+             for table, column, _ in conn.execute(load_sql("select_ledger_columns"))}
+    return LEDGER_ADDITIONS <= found
+
+
 def ensure_ledger(conn: psycopg.Connection) -> None:
     """Create the doctor_migration schema and its tables on first use, with no grant but the
-    tool's; mark the runs of a ledger made by an older version as format 1."""
+    tool's; upgrade a ledger made by an older version (its runs without ledger_format are
+    format 1)."""
     exists = conn.execute(load_sql("select_ledger_exists")).fetchone()[0]
-    if exists and any(table == "runs" and column == "ledger_format" for table, column, _
-                      in conn.execute(load_sql("select_ledger_columns"))):
+    if exists and ledger_is_current(conn):
         return
     try:
         with conn.transaction():
@@ -146,8 +158,8 @@ def ensure_ledger(conn: psycopg.Connection) -> None:
         user = conn.info.user
         if exists:
             raise MigrationError(
-                f"the target role {user} may not add column ledger_format to the run ledger "
-                f"made by an older version ({exc.diag.message_primary}): have its owner run "
+                f"the target role {user} may not add the columns this version needs to the run "
+                f"ledger made by an older version ({exc.diag.message_primary}): have its owner run "
                 f"{load_sql('upgrade_ledger').splitlines()[-1]}") from None
         raise MigrationError(
             f"the target role {user} may not create the run ledger ({exc.diag.message_primary}): "

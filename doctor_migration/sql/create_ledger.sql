@@ -22,7 +22,14 @@ CREATE TABLE IF NOT EXISTS doctor_migration.runs (
     tool_version    text,
     rolled_back_at  timestamptz,
     rolled_back_by  text,
-    ledger_format   integer NOT NULL DEFAULT 1
+    ledger_format   integer NOT NULL DEFAULT 1,
+    -- What the checks of loaded_doctors, executed on their own, compare the target with
+    -- (upgrade_ledger.sql adds them to a ledger made by an older version):
+    stage_id          text,     -- the stage whose doctor_rows the run merged
+    lookup_legacy_id  bigint,   -- step 4.2's example: the clean doctor with the most patients
+    native_before     text,     -- the native doctors before and after the run: count:md5
+    native_after      text,
+    digest_columns    text[]    -- the columns row_changes.after_digest covers
 );
 
 CREATE TABLE IF NOT EXISTS doctor_migration.row_changes (
@@ -33,6 +40,19 @@ CREATE TABLE IF NOT EXISTS doctor_migration.row_changes (
     changed_columns text[],
     before          jsonb,
     after           jsonb,
+    -- A row the run inserted: the md5 of its text image over runs.digest_columns, in place of
+    -- an after-image (after is then null).
+    after_digest    text,
     PRIMARY KEY (run_id, doctor_id)
 );
 CREATE INDEX IF NOT EXISTS row_changes_doctor_id ON doctor_migration.row_changes (doctor_id);
+
+-- Every clean doctor of a run: the md5 of its migrated row's mapped columns (their text
+-- output, migration_metadata without migration_date) as the run left it. The checks of
+-- loaded_doctors, executed on their own, compare the live target with the newest applied run.
+CREATE TABLE IF NOT EXISTS doctor_migration.run_digests (
+    run_id          text NOT NULL REFERENCES doctor_migration.runs (run_id),
+    legacy_user_id  bigint NOT NULL,
+    digest          text NOT NULL,
+    PRIMARY KEY (run_id, legacy_user_id)
+);

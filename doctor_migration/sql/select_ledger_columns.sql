@@ -6,5 +6,5 @@ FROM pg_class AS c
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 WHERE n.nspname = 'doctor_migration'
-  AND c.relname IN ('runs', 'row_changes')
+  AND c.relname IN ('runs', 'row_changes', 'run_digests')
 ORDER BY c.relname, a.attnum;

@@ -1,4 +1,4 @@
--- The stage's tables that exist (read from the catalog by name: to_regclass raises when the
+-- The tool's tables, of those named, that exist (read from the catalog by name: to_regclass raises when the
 -- role has no USAGE on the schema).
 SELECT c.relname
 FROM pg_class AS c
