@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the newest run that changed doctors and is not rolled back (a run "
                             "that changed nothing has nothing to undo)")
     lock_option(rollback)
+    check = sub.add_parser("check", help="the checks of loaded_doctors on the target as it is now, "
+                                         "against the newest applied run; writes nothing")
+    lock_option(check)
     history = sub.add_parser("history", help="the runs in the target's ledger, newest first")
     history.add_argument("--limit", type=positive_int, default=20, metavar="N")
     lock_option(history)
@@ -201,6 +204,25 @@ def _history(args: argparse.Namespace) -> int:
     for row in [header, *rows]:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from doctor_migration.defs.jobs import CHECK_JOB
+    from doctor_migration.runner import check, instance
+
+    if not _target_url():
+        return names.EXIT_BAD_INPUT
+    instance()  # a DAGSTER_HOME it cannot use is bad input, before the run is announced
+    run_id = str(uuid.uuid4())
+    print(f"Dagster run {run_id} ({CHECK_JOB}): the checks of loaded_doctors on the target as "
+          "it is now, against the newest applied run; writes nothing", flush=True)
+    outcome = check(args.lock_timeout, run_id=run_id)
+    print(outcome.report)
+    if not outcome.success:
+        print(f"\nThe checks did not complete (run {run_id}):")
+        for line in outcome.failures:
+            print(line)
+    return outcome.exit_code
 
 
 def _rolled_back(outcome) -> dict | None:
@@ -320,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         if args.command == "history":
             return _history(args)
+        if args.command == "check":
+            return _check(args)
         if args.command == "rollback":
             return _rollback(args)
         if args.command == "report":

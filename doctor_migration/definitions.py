@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from doctor_migration.defs import assets, checks, dry_run, jobs, schedules, sensors, sources
+from doctor_migration.defs import assets, dry_run, jobs, schedules, sensors, sources
 from doctor_migration.defs.config import SETTINGS, MigrationSettings
 from doctor_migration.defs.loggers import progress_logger
 from doctor_migration.defs.resources import legacy_source, supabase_target
@@ -18,14 +18,10 @@ defs = dg.Definitions(
         assets.loaded_doctors,
         assets.validation_report,
     ],
-    asset_checks=[
-        checks.loaded_doctors_pass_validation,
-        checks.loaded_doctors_reconcile,
-        checks.loaded_doctors_meet_plan_timings,
-    ],
-    jobs=[jobs.migrate_doctors, dry_run.dry_run_doctor_migration, rollback_doctor_migration],
+    jobs=[jobs.migrate_doctors, jobs.check_loaded_doctors, dry_run.dry_run_doctor_migration,
+          rollback_doctor_migration],
     sensors=[sensors.profile_migration_sensor],
-    schedules=[schedules.dry_run_doctor_migration_daily],
+    schedules=[schedules.dry_run_doctor_migration_daily, schedules.check_loaded_doctors_daily],
     resources={
         "source": legacy_source(),
         "target": supabase_target(),

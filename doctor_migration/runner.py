@@ -16,7 +16,7 @@ import yaml
 
 from doctor_migration.defs.failures import ERROR_CLASS, FAILED_CHECKS
 from doctor_migration.defs.checks import CHECK_RESULTS, evaluation_entry, table_rows
-from doctor_migration.defs.jobs import DRY_RUN_JOB, MIGRATE_JOB
+from doctor_migration.defs.jobs import CHECK_JOB, DRY_RUN_JOB, MIGRATE_JOB
 from doctor_migration.migration import report, target
 from doctor_migration.migration.db import location
 from doctor_migration.migration.errors import DatabaseBusy, MigrationError, StopMigration
@@ -429,6 +429,26 @@ def roll_back(run_id: str, *, lock_timeout: str = LOCK_TIMEOUT,
                   progress=progress)
 
 
+def check(lock_timeout: str = LOCK_TIMEOUT, *, run_id: str | None = None,
+          progress: bool = True) -> RunOutcome:
+    """The check_loaded_doctors job in the DAGSTER_HOME instance: every check of loaded_doctors
+    on the live target, against the ledger's newest applied run. It writes nothing; a failed
+    check that is not a warning ends it with EXIT_STOPPED."""
+    from doctor_migration.defs.config import SETTINGS, MigrationSettings
+
+    outcome = launch(CHECK_JOB, dg.RunConfig(resources={
+        SETTINGS: MigrationSettings(lock_timeout=lock_timeout)}), run_id=run_id,
+        progress=progress)
+    evaluated = RunEvents.of_result(outcome.result).checks
+    if outcome.success and any(not entry["passed"] and entry["severity"] == "ERROR"
+                               for _, entry in evaluated):
+        outcome.exit_code = EXIT_STOPPED
+    outcome.report = "\n".join(
+        f"[{'pass' if entry['passed'] else 'WARN' if entry['severity'] == 'WARN' else 'FAIL'}] "
+        f"{entry['check']}: {entry['summary']}" for _, entry in evaluated)
+    return outcome
+
+
 def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None,
            progress: bool = True) -> RunOutcome:
     """Run `job_name` in process in the DAGSTER_HOME instance and summarize it."""
@@ -449,7 +469,7 @@ def launch(job_name: str, run_config: dg.RunConfig, *, run_id: str | None = None
         outcome.exit_code = exit_code
     if _interrupted(recorded.step_failures):
         outcome.exit_code, outcome.failures = EXIT_INTERRUPTED, [INTERRUPTED_LINE]
-    elif job_name != ROLLBACK_JOB and (recorded.records or recorded.checks):
+    elif job_name in (MIGRATE_JOB, DRY_RUN_JOB) and (recorded.records or recorded.checks):
         # A stopped run reports what it did compute; one that computed nothing (a preflight
         # refusal) has only its error to tell.
         # The run as stored now: its first step tagged it with its target.

@@ -64,6 +64,8 @@ def snapshot(url: str) -> bytes:
         tables = ["public.doctors"]
         if conn.execute("SELECT to_regclass('doctor_migration.runs')").fetchone()[0]:
             tables += ["doctor_migration.runs", "doctor_migration.row_changes"]
+        if conn.execute("SELECT to_regclass('doctor_migration.run_digests')").fetchone()[0]:
+            tables.append("doctor_migration.run_digests")
         for table in tables:
             with conn.cursor().copy(
                 f"COPY (SELECT * FROM {table} ORDER BY 1, 2) TO STDOUT"

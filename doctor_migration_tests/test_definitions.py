@@ -24,7 +24,8 @@ def test_every_button_runs_in_process():
     # "Materialize all" and a single asset launched from the UI run as the implicit asset job.
     jobs = [defs.resolve_implicit_global_asset_job_def()] + [
         defs.resolve_job_def(name)
-        for name in ("migrate_doctors", "dry_run_doctor_migration", "rollback_doctor_migration")]
+        for name in ("migrate_doctors", "check_loaded_doctors", "dry_run_doctor_migration",
+                     "rollback_doctor_migration")]
     assert {job.executor_def for job in jobs} == {dg.in_process_executor}
 
 
@@ -195,5 +196,6 @@ def test_dg_check_and_list_defs(dagster_home):
     assert {k for k, a in assets.items() if not a["is_executable"]} == {"profiles"} | LEGACY_TABLES
     assert set(assets["clean_doctors"]["dependency_keys"]) == LEGACY_TABLES | {"profile_coverage"}
     assert {j["name"] for j in found["jobs"]} == {
-        "migrate_doctors", "dry_run_doctor_migration", "rollback_doctor_migration"}
+        "migrate_doctors", "check_loaded_doctors", "dry_run_doctor_migration",
+        "rollback_doctor_migration"}
     assert len(found["asset_checks"]) == 16

@@ -36,6 +36,7 @@ def test_policies_that_may_hide_rows_are_refused_and_the_suggested_policies_fix_
         grant(conn, "SELECT", "public.appointments", migrator)
         grant(conn, "SELECT, INSERT, UPDATE", "doctor_migration.runs", migrator)
         grant(conn, "SELECT, INSERT, UPDATE", "doctor_migration.row_changes", migrator)
+        grant(conn, "SELECT, INSERT", "doctor_migration.run_digests", migrator)
         for table in ("stages", "profile_coverage", "clean_doctors", "source_users",
                       "doctor_rows"):  # the stage, the tool's workspace
             grant(conn, "SELECT, INSERT, UPDATE, DELETE", f"doctor_migration.{table}", migrator)

@@ -8,10 +8,10 @@ import pytest
 
 from functools import partial
 
-from doctor_migration import cli
+from doctor_migration import cli, names
 from doctor_migration.defs.checks import table_rows
 from doctor_migration.demo.world import generate_world
-from doctor_migration.migration import accounting, db, reconcile, stage, target
+from doctor_migration.migration import accounting, db, live, stage, target
 from doctor_migration.migration.accounting import fetch_user_outcomes
 from doctor_migration_tests.helpers import make_databases, migrate, snapshot
 
@@ -127,14 +127,18 @@ def add_tamper_trigger(dbs) -> None:
 
 
 def test_row_changed_behind_the_tools_back_is_caught_by_reconciliation(small_dbs):
+    """The reconciliation, evaluated inside the load's transaction, rolls the load back and
+    names the row and its column; no check result is recorded for the rolled-back load."""
     add_tamper_trigger(small_dbs)
+    before = snapshot(small_dbs.target_url)
     outcome = migrate(40)
-    assert not outcome.success
-    text = "\n".join(outcome.failures)
-    assert "migrated_rows_match_mapping" in text and "1 differ" in text
-    failing = [c for c in outcome_checks(outcome) if not c.passed]
-    assert [c.check_name for c in failing] == ["migrated_rows_match_mapping"]
-    assert table_rows(failing[0].metadata["mismatching_columns"]) == [[7, "specialty"]]
+    assert outcome.exit_code == names.EXIT_STOPPED
+    assert outcome.failures == [
+        "stopped at loaded_doctors: validation failed before commit, rolled back: "
+        "migrated_rows_match_mapping: 40 migrated rows compared with the mapping: 1 differ, "
+        "0 missing, 0 not clean (legacy user 7: specialty)"]
+    assert [c for c in outcome_checks(outcome) if c.asset_key.path == ["loaded_doctors"]] == []
+    assert snapshot(small_dbs.target_url) == before
 
 
 def test_dry_run_reconciles_what_its_load_wrote_before_rolling_back(small_dbs):
@@ -146,7 +150,7 @@ def test_dry_run_reconciles_what_its_load_wrote_before_rolling_back(small_dbs):
     assert outcome_checks(plan) == []
     failing = [c for c in plan.report_json["checks"] if not c["passed"]]
     assert [c["check"] for c in failing] == ["migrated_rows_match_mapping"]
-    [observed] = plan.result.asset_observations_for_node("loaded_doctors_reconcile")
+    [observed] = plan.result.asset_observations_for_node("loaded_doctors")
     assert observed.metadata["dry_run"].value is True
     assert table_rows(observed.metadata["migrated_rows_match_mapping/mismatching_columns"]) == [
         [7, "specialty"]]
@@ -163,11 +167,14 @@ def test_native_doctor_changed_during_the_run_is_caught(small_dbs):
             END $$;
             CREATE TRIGGER touch_natives AFTER INSERT ON public.doctors
                 FOR EACH STATEMENT EXECUTE FUNCTION public.touch_natives();""")
+    before = snapshot(small_dbs.target_url)
     outcome = migrate(40)
-    assert not outcome.success
-    failing = [c for c in outcome_checks(outcome) if not c.passed]
-    assert [c.check_name for c in failing] == ["native_doctors_untouched"]
-    assert "changed during the run" in failing[0].description
+    assert outcome.exit_code == names.EXIT_STOPPED
+    [failure] = outcome.failures
+    assert failure.startswith(
+        "stopped at loaded_doctors: validation failed before commit, rolled back: "
+        "native_doctors_untouched: native doctors changed during the run (before: (5, "), failure
+    assert snapshot(small_dbs.target_url) == before
 
 
 def outcome_checks(outcome):
@@ -238,11 +245,11 @@ def test_reconciliation_names_missing_unexpected_and_differing_rows(small_dbs):
                     "SELECT profile_id, 424242 FROM public.doctors WHERE legacy_user_id = 5")
     before = snapshot(small_dbs.target_url)
     with db.connect(small_dbs.target_url, "target") as conn:
-        result = reconcile.reconcile(conn, run.run_id)  # the run's own doctor_rows
+        result = live.evaluate(conn, "5s").reconciliation  # against the run's digests
     assert not result.passed
     assert result.missing == [3]
     assert result.unexpected == [424242]
-    assert result.mismatches == {4: ["status", "consultation_fee"]}
+    assert result.mismatches == {4: []}  # a digest does not say which columns
     assert (result.differing_count, result.missing_count, result.unexpected_count) == (1, 1, 1)
     assert snapshot(small_dbs.target_url) == before
 

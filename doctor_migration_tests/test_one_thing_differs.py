@@ -17,7 +17,7 @@ import pytest
 from psycopg import sql
 
 from doctor_migration.demo.world import generate_world
-from doctor_migration.migration import db, ledger, reconcile, seal
+from doctor_migration.migration import db, ledger, reconcile, seal, stage
 from doctor_migration.migration.errors import StopMigration
 from doctor_migration.migration.gates import ANOTHER_DOCTOR_ADVICE
 from doctor_migration.migration.load import LoadResult, load_doctors
@@ -89,6 +89,16 @@ def second_load(conn: psycopg.Connection, world: World) -> LoadResult:
     return result
 
 
+def staged_comparison(conn: psycopg.Connection, world: World) -> reconcile.Reconciliation:
+    """The reconciliation as the load takes it before its COMMIT: the target against the
+    world's doctor_rows typed like doctors, in a savepoint that is rolled back."""
+    with conn.transaction(force_rollback=True):
+        stage.stage_doctor_rows(conn, world.stage_id)
+        found = reconcile.compare_staged(conn)
+    conn.execute("DISCARD TEMP")
+    return found
+
+
 def counts(result: LoadResult) -> tuple[int, int, int, int]:
     return result.inserted, result.updated, result.deleted, result.unchanged
 
@@ -153,14 +163,14 @@ def test_a_row_that_differs_in_one_mapped_column(world, column):
         edited = value(conn, column, uid)
         assert edited != mapped_value
 
-        found = reconcile.reconcile(conn, world.stage_id)
+        found = staged_comparison(conn, world)
         assert (found.mismatches, found.missing, found.unexpected) == ({uid: [column]}, [], [])
 
         result = second_load(conn, world)
         assert counts(result) == (0, 1, 0, 39)
         assert result.changed_columns == [{"column": column, "doctors": 1, "examples": [uid]}]
         assert value(conn, column, uid) == mapped_value
-        assert reconcile.reconcile(conn, world.stage_id).passed
+        assert staged_comparison(conn, world).passed
 
         undone = ledger.rollback(conn, SECOND)
         assert (undone.removed, undone.restored, undone.recreated) == (0, 1, 0)
@@ -173,7 +183,7 @@ def test_a_row_whose_legacy_user_id_differs_is_named_and_stops_the_load(world):
     uid, did = world.uid("insert"), world.doctor_id("insert")
     with tool(world) as conn:
         conn.execute("UPDATE public.doctors SET legacy_user_id = 424242 WHERE id = %s", (did,))
-        found = reconcile.reconcile(conn, world.stage_id)
+        found = staged_comparison(conn, world)
         assert (found.mismatches, found.missing, found.unexpected) == ({}, [uid], [424242])
         profile = conn.execute("SELECT profile_id FROM public.doctors WHERE id = %s",
                                (did,)).fetchone()[0]

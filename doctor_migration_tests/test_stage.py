@@ -198,7 +198,7 @@ def test_nobody_but_the_tools_role_may_read_the_stage(small_dbs):
                 conn.execute("RESET ROLE")
 
 
-def test_checks_after_the_commit_wait_no_longer_than_the_lock_timeout(
+def test_step_4_after_the_commit_waits_no_longer_than_the_lock_timeout(
         small_dbs, held_inserts, tmp_path):  # noqa: F811
     proc = start_cli(["run", "--expected-count", "40", "--lock-timeout", "5s"], tmp_path / "out")
     queued = threading.Event()
@@ -207,7 +207,7 @@ def test_checks_after_the_commit_wait_no_longer_than_the_lock_timeout(
         with psycopg.connect(small_dbs.target_url, application_name="stage-audit") as conn:
             pids.append(conn.info.backend_pid)
             queued.set()
-            conn.execute("LOCK TABLE doctor_migration.doctor_rows IN ACCESS EXCLUSIVE MODE")
+            conn.execute("LOCK TABLE public.doctors IN ACCESS EXCLUSIVE MODE")
             wait_for(lambda: proc.poll() is not None, "the run to end", timeout=120)
 
     pids: list = []
@@ -216,7 +216,7 @@ def test_checks_after_the_commit_wait_no_longer_than_the_lock_timeout(
         load_session(small_dbs.target_url, "advisory", proc, tmp_path / "out")
         locker.start()
         queued.wait(10)
-        # The lock waits for the load, which read doctor_rows; release the load once queued.
+        # The lock waits for the load, which writes doctors; release the load once queued.
         wait_for(lambda: _waits_for_lock(small_dbs, pids[0]), "the LOCK to queue", timeout=4)
         held_inserts.release()
         code = proc.wait(120)
@@ -228,10 +228,10 @@ def test_checks_after_the_commit_wait_no_longer_than_the_lock_timeout(
     out = (tmp_path / "out").read_text()
     assert code == EXIT_COMMITTED, out
     assert re.search(
-        r"^error at loaded_doctors_pass_validation: the target's doctor_migration\.doctor_rows "
+        r"^error at loaded_doctors: the target's public\.doctors "
         rf"stayed locked for 5s by pid {pids[0]} \(user postgres, application stage-audit, "
-        r"in a transaction since .*\); the load had committed, this check did not run "
-        r"\(`doctor-migration plan` checks the target again\): let that session finish",
+        r"in a transaction since .*\); the load had committed, steps 4\.1 and 4\.2 were not "
+        r"measured \(`doctor-migration check` measures them\): let that session finish",
         out, re.MULTILINE), out
     assert "nothing was changed" not in out, out
     assert "did not complete; its load did commit" in out, out

@@ -135,7 +135,7 @@ def test_steps_3_1_to_3_4_name_their_offenders_in_a_plan_and_a_run(small_dbs):
     plan = migrate(40, dry_run=True)
     assert plan.exit_code == EXIT_STOPPED
     assert plan.failures == [f"check no_test_accounts_migrated failed: {summary}"]
-    assert plan.report_json["stops"] == [{"step": "loaded_doctors_pass_validation",
+    assert plan.report_json["stops"] == [{"step": "loaded_doctors",
                                           "reason": f"check no_test_accounts_migrated failed: "
                                                     f"{summary}"}]
     assert plan.report_json["counts"]["inserted"] == 40  # the counts the plan did make

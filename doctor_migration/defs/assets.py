@@ -15,14 +15,18 @@ from doctor_migration.defs import catalog, sources
 from doctor_migration.defs.checks import (
     CHECK_RESULTS,
     CLEAN_DOCTOR_CHECKS,
+    LOADED_DOCTOR_CHECKS,
     SHOWN,
     accounting_table,
+    checks_alone,
+    evaluation_entry,
     gate_check_result,
     id_table,
-    evaluation_entry,
+    load_check_results,
     load_summary,
     run_record,
     table_rows,
+    timing_results,
 )
 from doctor_migration.defs.config import LoadConfig, MigrationSettings
 from doctor_migration.defs.failures import fails_with_reason
@@ -32,7 +36,7 @@ from doctor_migration.migration import accounting, locks, preflight, seal, stage
 from doctor_migration.migration.db import load_sql, location
 from doctor_migration.migration.errors import MigrationError
 from doctor_migration.migration.gates import GateResult, evaluate_gates
-from doctor_migration.migration.load import load_doctors
+from doctor_migration.migration.load import LoadResult, load_doctors
 from doctor_migration.migration.mapping import MAPPED_COLUMNS, RULES
 from doctor_migration.migration.report import build_report, render_markdown
 from doctor_migration.migration.target import LOAD_TABLES, Timeouts
@@ -272,9 +276,11 @@ def stage_doctor_rows(context: dg.OpExecutionContext, settings: MigrationSetting
 
 
 def load(context: dg.OpExecutionContext, settings: MigrationSettings,
-         target: PostgresResource, *, dry_run: bool, create_indexes: bool = False) -> dict:
+         target: PostgresResource, *, dry_run: bool,
+         create_indexes: bool = False) -> tuple[dict, LoadResult]:
     """The load of the stage's doctor_rows into public.doctors (rolled back for a dry run), as
-    the doctor_rows step sealed them; the metadata of what it did, or would do."""
+    the doctor_rows step sealed them, its checks evaluated before its COMMIT; the metadata of
+    what it did, or would do, and its result."""
     mapped, _ = sealed(context, "doctor_rows")
     selected, read_by = sealed(context, "clean_doctors")
     snapshot = {SOURCE_SNAPSHOT_AT: selected.get(SOURCE_SNAPSHOT_AT, "")}
@@ -316,11 +322,9 @@ def load(context: dg.OpExecutionContext, settings: MigrationSettings,
         "rows_written": 0 if result.dry_run else result.written,
         "load_seconds": round(result.seconds, 3),
         "ledger_run_id": result.run_id,
-        # The checks of loaded_doctors wait no longer than the load did (checks.load_summary).
-        "lock_timeout": settings.lock_timeout,
         **snapshot,
         "load_result": dg.MetadataValue.json(result.to_json()),
-    }
+    }, result
 
 
 def _scalar(value: object) -> object:
@@ -368,15 +372,37 @@ def doctor_rows(context: dg.AssetExecutionContext, settings: MigrationSettings,
     return dg.MaterializeResult(metadata=stage_doctor_rows(context, settings, target))
 
 
-@dg.asset(**CATALOG, kinds={"postgres"}, deps=[doctor_rows],
-          metadata=catalog.table("public.doctors", LOADED_DOCTOR_COLUMNS))
+LOADED_DOCTORS = dg.AssetSpec(
+    "loaded_doctors", **CATALOG, kinds={"postgres"}, deps=[doctor_rows],
+    metadata=catalog.table("public.doctors", LOADED_DOCTOR_COLUMNS),
+    description="Steps 2.2-3.4 in one target transaction: insert, update in place, delete the "
+                "no longer clean, validate, record in the ledger; all or nothing.")
+
+
+def selected(context: dg.AssetExecutionContext,
+             results: list[dg.AssetCheckResult]) -> list[dg.AssetCheckResult]:
+    """The results of the checks the launch selected."""
+    wanted = {key.name for key in context.selected_asset_check_keys}
+    return [result for result in results if result.check_name in wanted]
+
+
+@dg.multi_asset(name="loaded_doctors", specs=[LOADED_DOCTORS], check_specs=LOADED_DOCTOR_CHECKS,
+                can_subset=True)
 @fails_with_reason
 def loaded_doctors(context: dg.AssetExecutionContext, config: LoadConfig,
-                   settings: MigrationSettings, target: PostgresResource) -> dg.MaterializeResult:
-    """Steps 2.2-3.4 in one target transaction: insert, update in place, delete the no longer
-    clean, validate, record in the ledger; all or nothing."""
-    return dg.MaterializeResult(metadata=load(
-        context, settings, target, dry_run=False, create_indexes=config.create_indexes))
+                   settings: MigrationSettings, target: PostgresResource):
+    """The load, whose checks it evaluated before its COMMIT are reported once it committed,
+    then step 4's timings. Its checks executed on their own (without the asset) compare the
+    live target with the ledger's newest applied run and write nothing."""
+    if LOADED_DOCTORS.key not in context.selected_asset_keys:
+        yield from selected(context, checks_alone(settings.lock_timeout, target))
+        return
+    metadata, result = load(context, settings, target, dry_run=False,
+                            create_indexes=config.create_indexes)
+    yield dg.MaterializeResult(asset_key=LOADED_DOCTORS.key, metadata=metadata)
+    yield from selected(context, load_check_results(result))
+    yield from selected(context, timing_results(
+        result.lookup_legacy_id, Timeouts(lock_timeout=settings.lock_timeout), target))
 
 
 def run_checks(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
@@ -400,7 +426,7 @@ def report_metadata(context: dg.OpExecutionContext) -> dict:
     load_meta = run_record(context.instance, run_id, "loaded_doctors")
     index = load_meta.get("legacy_id_index")
     report = build_report(
-        load_summary(context.instance, run_id)[0],
+        load_summary(context.instance, run_id),
         accounting=table_rows(selection_meta.get("accounting")),
         checks=checks,
         timings=step4,

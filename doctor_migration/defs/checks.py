@@ -1,19 +1,20 @@
 """Asset checks, named as the predicates they assert. Gates block: a failure stops the run
-before anything is written. The checks of loaded_doctors read what the load did from its
-materialization in the run's event log, and the target in SQL: no value passes between steps."""
+before anything is written. The checks of loaded_doctors are evaluated once by the load, inside
+its transaction, and reported after its COMMIT; executed on their own, they compare the live
+target with the ledger's newest applied run (migration/live.py)."""
 
 import dagster as dg
 
 from doctor_migration import names
-from doctor_migration.defs.failures import fails_with_reason
 from doctor_migration.defs.resources import PostgresResource
-from doctor_migration.migration import locks, reconcile, stage, timings
+from doctor_migration.migration import live, locks, timings
 from doctor_migration.migration.gates import GateResult
+from doctor_migration.migration.live import NO_RUN, LiveEvaluation
 from doctor_migration.migration.load import LoadResult
+from doctor_migration.migration.reconcile import Reconciliation
 from doctor_migration.migration.report import markdown_table
-from doctor_migration.migration.seal import Seal
 from doctor_migration.migration.target import Timeouts
-from doctor_migration.migration.validation import ValidationResult, validate_committed
+from doctor_migration.migration.validation import ValidationResult
 from doctor_migration.names import SHOWN  # offending legacy ids in a check's metadata
 # The metadata key of the check results a dry run's op records (defs/dry_run.py).
 CHECK_RESULTS = "check_results"
@@ -55,8 +56,8 @@ CLEAN_DOCTOR_CHECKS = [
     ),
 ]
 
-# Steps 3.1-3.4, evaluated against the committed target.
-LOADED_DOCTOR_CHECKS = [
+# Steps 3.1-3.4, evaluated inside the load's transaction.
+VALIDATION_CHECKS = [
     dg.AssetCheckSpec(name, asset="loaded_doctors", blocking=True, description=text)
     for name, text in [
         (names.MIGRATED_DOCTOR_COUNT_IS_EXPECTED,
@@ -75,19 +76,19 @@ LOADED_DOCTOR_CHECKS = [
 RECONCILIATION_CHECKS = [
     dg.AssetCheckSpec(
         names.MIGRATED_ROWS_MATCH_MAPPING, asset="loaded_doctors", blocking=True,
-        additional_deps=["doctor_rows"],
         description="Every migrated row, read back from the target, equals the step 2.2 "
-                    "mapping column by column.",
+                    "mapping column by column (on its own: the digests the newest applied run "
+                    "recorded).",
     ),
     dg.AssetCheckSpec(
         names.NATIVE_DOCTORS_UNTOUCHED, asset="loaded_doctors", blocking=True,
-        additional_deps=["doctor_rows"],
         description="Doctors created in Supabase (legacy_user_id IS NULL) are exactly as "
-                    "before the run.",
+                    "before the run (on its own: as the newest applied run left them; a "
+                    "warning).",
     ),
 ]
 
-# Step 4: measured, warned about, never blocking (WARN severity).
+# Step 4: measured after the COMMIT, warned about, never blocking (WARN severity).
 TIMING_CHECKS = [
     dg.AssetCheckSpec(
         names.PROFILE_JOIN_UNDER_100MS, asset="loaded_doctors",
@@ -98,6 +99,9 @@ TIMING_CHECKS = [
         description="Step 4.2: a lookup by legacy_user_id runs under 10 ms (warning only).",
     ),
 ]
+
+# Every check of loaded_doctors: its step reports them (can_subset: each can run on its own).
+LOADED_DOCTOR_CHECKS = [*VALIDATION_CHECKS, *RECONCILIATION_CHECKS, *TIMING_CHECKS]
 
 
 def id_table(ids: list[int]) -> dg.TableMetadataValue:
@@ -159,10 +163,13 @@ def gate_check_result(gate: GateResult) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.ERROR if gate.stops_run else dg.AssetCheckSeverity.WARN)
 
 
-def validation_check_result(v: ValidationResult) -> dg.AssetCheckResult:
+def validation_check_result(v: ValidationResult, against: str = "") -> dg.AssetCheckResult:
+    """A step 3 validation as the check's result; `against`: what the target was compared with,
+    when the check was executed on its own."""
+    summary = f"{against}: {v.summary}" if against else v.summary
     return dg.AssetCheckResult(
-        asset_key="loaded_doctors", check_name=v.name, passed=v.passed, description=v.summary,
-        metadata={"step": v.step, "summary": v.summary, **v.values,
+        asset_key="loaded_doctors", check_name=v.name, passed=v.passed, description=summary,
+        metadata={"step": v.step, "summary": summary, **v.values,
                   "offenders": len(v.offenders),
                   "offending_legacy_ids": id_table(v.offenders[:SHOWN])},
     )
@@ -196,12 +203,12 @@ def evaluation_entry(evaluation: dg.AssetCheckEvaluation) -> dict:
                        {k: v.value for k, v in evaluation.metadata.items()})
 
 
-# The checks after the load: the target is already migrated when one of them cannot run.
-AFTER_COMMIT = ("the load had committed, this check did not run (`doctor-migration plan` "
-                "checks the target again)")
-# What they read: the migrated doctors, the profiles, the command's doctor_rows.
-CHECK_READS = {"public.doctors": "AccessShareLock", "public.profiles": "AccessShareLock",
-               "doctor_migration.doctor_rows": "AccessShareLock"}
+# After the load's COMMIT, step 4's measurements: the target is already migrated when they
+# cannot be taken.
+AFTER_COMMIT = ("the load had committed, steps 4.1 and 4.2 were not measured "
+                "(`doctor-migration check` measures them)")
+# What step 4 reads.
+TIMING_READS = {"public.doctors": "AccessShareLock", "public.profiles": "AccessShareLock"}
 
 
 def run_record(instance: dg.DagsterInstance, run_id: str, asset: str) -> dict:
@@ -216,84 +223,84 @@ def run_record(instance: dg.DagsterInstance, run_id: str, asset: str) -> dict:
     return {}
 
 
-def load_summary(instance: dg.DagsterInstance, run_id: str) -> tuple[LoadResult, str]:
-    """What the load did, and its lock timeout: this run's, or (checks launched on their own)
-    the latest load's."""
-    meta = run_record(instance, run_id, "loaded_doctors")
-    if not meta:
-        entry = instance.get_latest_materialization_event(dg.AssetKey("loaded_doctors"))
-        if entry is None:
-            raise dg.Failure("loaded_doctors was never materialized: run the migration first")
-        meta = {k: v.value for k, v in entry.asset_materialization.metadata.items()}
-    return LoadResult.from_json(meta["load_result"]), meta.get("lock_timeout", names.LOCK_TIMEOUT)
+def load_summary(instance: dg.DagsterInstance, run_id: str) -> LoadResult:
+    """What the run's load did (a dry run's: would do)."""
+    return LoadResult.from_json(run_record(instance, run_id, "loaded_doctors")["load_result"])
 
 
-def _seal(loaded: LoadResult) -> Seal | None:
-    """The doctor_rows seal the load verified (None for a load recorded before seals)."""
-    return Seal.from_json(loaded.sealed) if loaded.sealed else None
-
-
-# The checks of loaded_doctors as plain functions of the load's result: the multi-asset checks
-# below and the dry run's ops (defs/dry_run.py) call them. A dry run's load rolled back, so
-# its validation and reconciliation are those its load took before the rollback.
-
-def validation_results(loaded: LoadResult, timeouts: Timeouts,
-                       target: PostgresResource) -> list[dg.AssetCheckResult]:
-    """Steps 3.1-3.4 on the committed target (a dry run's, as its load left the rows)."""
-    if loaded.dry_run:
-        results = loaded.validation
-    else:
-        with target.connect() as conn, stage.transaction(
-                conn, loaded.stage_id, "run", timeouts, CHECK_READS, AFTER_COMMIT):
-            results = validate_committed(conn, loaded.stage_id, _seal(loaded))
-    return [validation_check_result(v) for v in results]
-
-
-def reconciliation_results(loaded: LoadResult, timeouts: Timeouts,
-                           target: PostgresResource) -> list[dg.AssetCheckResult]:
-    """Every migrated row read back and compared with the mapping; native doctors compared."""
-    if loaded.dry_run:
-        result = loaded.reconciliation
-        summary = "dry run, as the rolled-back load left the rows: " + result.summary
-    else:
-        with target.connect() as conn, stage.transaction(
-                conn, loaded.stage_id, "run", timeouts, CHECK_READS, AFTER_COMMIT):
-            result = reconcile.reconcile(conn, loaded.stage_id, _seal(loaded))
-        summary = result.summary
+def reconciliation_result(result: Reconciliation, summary: str) -> dg.AssetCheckResult:
+    """The reconciliation as the check's result: its counts and the first offenders."""
     shown = sorted(result.mismatches)[:SHOWN]
+    return dg.AssetCheckResult(
+        asset_key="loaded_doctors", check_name=names.MIGRATED_ROWS_MATCH_MAPPING,
+        passed=result.passed, description=summary, metadata={
+            "summary": summary, "compared": result.compared,
+            "mismatching": result.differing_count,
+            "missing": len(result.missing),
+            "missing_legacy_ids": id_table(result.missing[:SHOWN]),
+            "unexpected": len(result.unexpected),
+            "unexpected_legacy_ids": id_table(result.unexpected[:SHOWN]),
+            "mismatching_columns": offender_table(
+                [(uid, ", ".join(result.mismatches[uid]) or UNNAMED_COLUMNS) for uid in shown],
+                "columns"),
+        })
+
+
+# A differing row found by its digest: which of its mapped columns differ is not known.
+UNNAMED_COLUMNS = "a mapped column (compared by digest)"
+
+
+def native_result(passed: bool, summary: str, native_doctors: int,
+                  severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+                  ) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key="loaded_doctors", check_name=names.NATIVE_DOCTORS_UNTOUCHED, passed=passed,
+        severity=severity, description=summary,
+        metadata={"summary": summary, "native_doctors": native_doctors})
+
+
+def load_check_results(loaded: LoadResult) -> list[dg.AssetCheckResult]:
+    """Steps 3.1-3.4, the reconciliation and the native doctors, as the load evaluated them
+    before its COMMIT (a dry run's: before its rollback)."""
+    prefix = "dry run, as the rolled-back load left the rows: " if loaded.dry_run else ""
     before, after = loaded.native_before, loaded.native_after
     untouched = before == after
-    native_summary = (f"{after[0] if after else 0} native doctors, "
-                      + ("every column as before the run" if untouched
-                         else f"changed during the run (before: {before}, after: {after})"))
+    native = (f"{after[0] if after else 0} native doctors, "
+              + ("every column as before the run" if untouched
+                 else f"changed during the run (before: {before}, after: {after})"))
+    return [*(validation_check_result(v) for v in loaded.validation),
+            reconciliation_result(loaded.reconciliation,
+                                  prefix + loaded.reconciliation.summary),
+            native_result(untouched, native, after[0] if after else 0)]
+
+
+def live_check_results(found: LiveEvaluation) -> list[dg.AssetCheckResult]:
+    """The checks executed on their own: the live target against the newest applied run. The
+    native doctors are the application's: a change since that run is a warning."""
+    native_now, native_run = found.native_now, found.native_after_run
+    if found.run_id is None:
+        native = (True, f"{native_now[0]} native doctors; {NO_RUN}")
+    elif native_now == native_run:
+        native = (True, f"{native_now[0]} native doctors, every column as run "
+                        f"{found.run_id} left them")
+    else:
+        native = (False, f"{native_now[0]} native doctors, changed since run {found.run_id} "
+                         f"left {native_run[0] if native_run else 0} (not by a run of the "
+                         "migration: each one checks them before its COMMIT)")
     return [
-        dg.AssetCheckResult(
-            asset_key="loaded_doctors", check_name=names.MIGRATED_ROWS_MATCH_MAPPING,
-            passed=result.passed, description=summary, metadata={
-                "summary": summary, "compared": result.compared,
-                "mismatching": result.differing_count,
-                "missing": len(result.missing),
-                "missing_legacy_ids": id_table(result.missing[:SHOWN]),
-                "unexpected": len(result.unexpected),
-                "unexpected_legacy_ids": id_table(result.unexpected[:SHOWN]),
-                "mismatching_columns": offender_table(
-                    [(uid, ", ".join(result.mismatches[uid])) for uid in shown], "columns"),
-            }),
-        dg.AssetCheckResult(
-            asset_key="loaded_doctors", check_name=names.NATIVE_DOCTORS_UNTOUCHED,
-            passed=untouched, description=native_summary, metadata={
-                "summary": native_summary,
-                "native_doctors": after[0] if after else 0,
-            }),
+        *(validation_check_result(v, found.against) for v in found.validation),
+        reconciliation_result(found.reconciliation,
+                              f"{found.against}: {found.reconciliation.summary}"),
+        native_result(*native, native_now[0], dg.AssetCheckSeverity.WARN),
     ]
 
 
-def timing_results(loaded: LoadResult, timeouts: Timeouts,
+def timing_results(lookup_legacy_id: int | None, timeouts: Timeouts,
                    target: PostgresResource) -> list[dg.AssetCheckResult]:
     """Steps 4.1 and 4.2 with EXPLAIN ANALYZE; slower than the plan's thresholds is a warning."""
     with target.connect() as conn, locks.naming_blockers(
-            conn, "target", CHECK_READS, timeouts.lock_timeout, AFTER_COMMIT):
-        measured = {t.name: t for t in timings.measure(conn, loaded.lookup_legacy_id,
+            conn, "target", TIMING_READS, timeouts.lock_timeout, AFTER_COMMIT):
+        measured = {t.name: t for t in timings.measure(conn, lookup_legacy_id,
                                                        timeouts.lock_timeout)}
         index = timings.legacy_id_index(conn)
     results = []
@@ -324,31 +331,10 @@ def timing_results(loaded: LoadResult, timeouts: Timeouts,
     return results
 
 
-def _checked(context: dg.AssetCheckExecutionContext) -> tuple[LoadResult, Timeouts]:
-    """The load's result and the run's timeouts (every wait of a check ends after its lock
-    timeout)."""
-    result, lock_timeout = load_summary(context.instance, context.run.run_id)
-    return result, Timeouts(lock_timeout=lock_timeout)
-
-
-@dg.multi_asset_check(specs=LOADED_DOCTOR_CHECKS)
-@fails_with_reason
-def loaded_doctors_pass_validation(context: dg.AssetCheckExecutionContext,
-                                   target: PostgresResource):
-    """Steps 3.1-3.4 on the committed target."""
-    yield from validation_results(*_checked(context), target)
-
-
-@dg.multi_asset_check(specs=RECONCILIATION_CHECKS)
-@fails_with_reason
-def loaded_doctors_reconcile(context: dg.AssetCheckExecutionContext, target: PostgresResource):
-    """Read every migrated row back and compare it with the mapping; compare native doctors."""
-    yield from reconciliation_results(*_checked(context), target)
-
-
-@dg.multi_asset_check(specs=TIMING_CHECKS)
-@fails_with_reason
-def loaded_doctors_meet_plan_timings(context: dg.AssetCheckExecutionContext,
-                                     target: PostgresResource):
-    """Steps 4.1 and 4.2 with EXPLAIN ANALYZE; slower than the plan's thresholds is a warning."""
-    yield from timing_results(*_checked(context), target)
+def checks_alone(lock_timeout: str, target: PostgresResource) -> list[dg.AssetCheckResult]:
+    """Every check of loaded_doctors on the live target, against the newest applied run; writes
+    nothing."""
+    with target.connect() as conn:
+        found = live.evaluate(conn, lock_timeout)
+    return [*live_check_results(found),
+            *timing_results(found.lookup_legacy_id, Timeouts(lock_timeout=lock_timeout), target)]

@@ -1,5 +1,9 @@
 """Steps 2.2–3.4 of the plan on the target, in one transaction: stage, compare, merge, validate.
 
+The checks of loaded_doctors (steps 3.1-3.4, the reconciliation, native doctors untouched)
+are evaluated here once, before COMMIT: a failure rolls the load back and names the check and
+its offenders; once COMMIT succeeded their results are the checks' results.
+
 Unlike the plan's step 2.1 there is no clean slate: doctors created in Supabase
 (legacy_user_id IS NULL) are never touched, existing migrated rows are updated in place
 (their id is referenced elsewhere), and migrated rows whose user is no longer clean are
@@ -16,12 +20,12 @@ from datetime import datetime, timezone
 import psycopg
 from psycopg import sql
 
-from doctor_migration import __version__
+from doctor_migration import __version__, names
 from doctor_migration.migration import db, ledger, seal, stage, target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, StopMigration, os_user
 from doctor_migration.migration.gates import another_doctor_stop
-from doctor_migration.migration.mapping import MAPPED_COLUMNS
+from doctor_migration.migration.mapping import MAPPED_COLUMNS, digest
 from doctor_migration.migration.reconcile import Reconciliation, compare_staged
 from doctor_migration.migration.validation import ValidationResult, validate_target
 from doctor_migration.names import DELETE_LIMIT_FLOOR, DELETE_LIMIT_PERCENT, SHOWN
@@ -39,8 +43,7 @@ class LoadResult:
     # The most migrated doctors the run may delete (delete_limit), and what it was computed from.
     delete_limit: int = 0
     migrated_before: int = 0
-    # The doctor_rows step's seal the load verified (seal.Seal.to_json()), which the checks after
-    # the commit verify again before they compare the target with the stage.
+    # The doctor_rows step's seal the load verified (seal.Seal.to_json()).
     sealed: dict | None = None
     # A re-execution that reused its root run's stage: {"read_by": the run that read the
     # source, "taken_at": when, "age_minutes": how long before this load}.
@@ -58,7 +61,8 @@ class LoadResult:
     # Every row of public.doctors (migrated and native) as the load leaves it: at its COMMIT
     # (a dry run: before its rollback).
     doctors_after: int = 0
-    # A dry run's reconciliation, taken inside its transaction before the rollback.
+    # The reconciliation, taken inside the transaction before its COMMIT (a dry run's: before
+    # its rollback).
     reconciliation: Reconciliation | None = None
     # Columns the target's own triggers rewrite when a rollback writes a row back.
     rollback_cannot_restore: list[str] = field(default_factory=list)
@@ -260,6 +264,9 @@ def _apply_changes(conn: psycopg.Connection, run_id: str, expected_count: int | 
         "os_user": os_user(),
         "tool_version": __version__,
         "ledger_format": ledger.LEDGER_FORMAT,
+        "stage_id": result.stage_id,
+        "lookup_legacy_id": result.lookup_legacy_id,
+        "native_before": _fingerprint_text(result.native_before),
     })
 
     def with_image(name: str, slot: str, alias: str) -> sql.Composable:
@@ -278,22 +285,48 @@ def _apply_changes(conn: psycopg.Connection, run_id: str, expected_count: int | 
     if result.deleted:
         _expect("the DELETE", conn.execute(load_sql("delete_doctors")).rowcount,
                 result.deleted)
-    conn.execute(load_sql("finish_run"), {
-        **ids, "inserted": result.inserted, "updated": result.updated,
-        "deleted": result.deleted, "unchanged": result.unchanged,
-    })
+
+
+def _fingerprint_text(fingerprint: tuple[int, str] | None) -> str | None:
+    """native_fingerprint as the ledger keeps it: "count:md5"."""
+    return f"{fingerprint[0]}:{fingerprint[1]}" if fingerprint else None
+
+
+def checks_failed(result: LoadResult) -> list[str]:
+    """The checks of loaded_doctors the load's state fails, each with its offenders: steps
+    3.1-3.4, the reconciliation, native doctors untouched."""
+    failed = [f"step {v.step} {v.name}: {v.summary}" for v in result.validation if not v.passed]
+    recon = result.reconciliation
+    if recon is not None and not recon.passed:
+        shown = [f"legacy user {uid}: {', '.join(columns)}"
+                 for uid, columns in sorted(recon.mismatches.items())]
+        named = [*shown, *(f"legacy user {uid} missing" for uid in recon.missing),
+                 *(f"legacy user {uid} not clean" for uid in recon.unexpected)]
+        failed.append(f"{names.MIGRATED_ROWS_MATCH_MAPPING}: {recon.summary} ({'; '.join(named)})")
+    if result.native_before != result.native_after:
+        failed.append(f"{names.NATIVE_DOCTORS_UNTOUCHED}: native doctors changed during the run "
+                      f"(before: {result.native_before}, after: {result.native_after})")
+    return failed
 
 
 def _verify(conn: psycopg.Connection, result: LoadResult) -> None:
-    """Before COMMIT: native doctors as they were, steps 3.1-3.4 (any failure of a run rolls
-    the whole load back); a dry run also reconciles the state it is about to roll back."""
+    """Before COMMIT, once: the checks of loaded_doctors (any failure of a run rolls the whole
+    load back, naming the check and its offenders); then, for a run, its end and what it left
+    in the ledger."""
     result.native_after = native_fingerprint(conn)
     result.doctors_after = conn.execute(load_sql("count_doctors")).fetchone()[0]
     result.validation = validate_target(conn, result.clean_count)
-    failed = [v for v in result.validation if not v.passed]
-    if failed and not result.dry_run:
-        raise StopMigration("validation failed before commit, rolled back: " + "; ".join(
-            f"step {v.step} {v.name}: {v.summary}" for v in failed))
+    result.reconciliation = compare_staged(conn)
     if result.dry_run:
-        result.reconciliation = compare_staged(conn)
         result.sequences_advanced = _sequences_advanced(conn, result.inserted)
+        return
+    failed = checks_failed(result)
+    if failed:
+        raise StopMigration("validation failed before commit, rolled back: " + "; ".join(failed))
+    ids = {"run_id": result.run_id}
+    conn.execute(sql.SQL(load_sql("insert_run_digests")).format(digest=digest("d")), ids)
+    conn.execute(load_sql("finish_run"), {
+        **ids, "inserted": result.inserted, "updated": result.updated,
+        "deleted": result.deleted, "unchanged": result.unchanged,
+        "native_after": _fingerprint_text(result.native_after),
+    })

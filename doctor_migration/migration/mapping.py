@@ -7,6 +7,8 @@ and date_joined::date in UTC (Supabase's time zone), whatever TimeZone the legac
 
 from __future__ import annotations
 
+from psycopg import sql
+
 # The columns the mapping sets, in the order of sql/create_doctor_stage.sql.
 MAPPED_COLUMNS = [
     "legacy_user_id", "profile_id", "doctor_id", "doctor_number", "license_number", "npi_number",
@@ -53,3 +55,23 @@ RULES = {
                           "(email_priority, or name_fallback for an empty e-mail), "
                           "data_quality_score 'high'",
 }
+
+# The json-like columns: compared as jsonb (a target may declare them json, which keeps the
+# text it was given, and has no = operator).
+JSON_COLUMNS = ["board_certifications", "education", "specialties", "languages_spoken",
+                "professional_memberships", "working_hours", "payment_terms",
+                "migration_metadata"]
+
+
+def digest(alias: str) -> sql.Composable:
+    """The md5 of row `alias`'s mapped columns as text (the json-like ones as jsonb, and
+    migration_metadata without migration_date, the day of the run that last wrote the row):
+    equal for two rows exactly when the reconciliation finds no column differing. The ledger's
+    run_digests holds it for every clean doctor of a run."""
+    def value(name: str) -> sql.Composable:
+        column = sql.Identifier(alias, name)
+        if name == "migration_metadata":
+            return sql.SQL("({}::jsonb - 'migration_date')").format(column)
+        return sql.SQL("{}::jsonb").format(column) if name in JSON_COLUMNS else column
+    return sql.SQL("md5(ROW({})::text)").format(
+        sql.SQL(", ").join(value(name) for name in MAPPED_COLUMNS))

@@ -1,7 +1,8 @@
-"""After the load: every migrated row, as the target holds it, against what the mapping says it
-must be (the command's doctor_rows), column by column, in SQL on the target, in a transaction
-that is rolled back. Only the differing rows come back, and only the first SHOWN of each kind
-are kept."""
+"""Every migrated row, as the target holds it, against what the mapping says it must be, in SQL
+on the target: inside the load's transaction against the rows it merges, column by column; on
+its own (the check executed alone) against the digests the ledger recorded for the newest
+applied run. Only the differing rows come back, and only the first SHOWN of each kind are
+kept."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
+from psycopg import sql
+
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.seal import Seal
-from doctor_migration.migration.stage import stage_doctor_rows
+from doctor_migration.migration.mapping import digest
 from doctor_migration.names import SHOWN
 
 
@@ -48,25 +50,27 @@ class Reconciliation:
         return cls(**{**values, "mismatches": {int(u): list(c) for u, c in values["mismatches"]}})
 
 
-def reconcile(conn: psycopg.Connection, stage_id: str,
-              sealed: Seal | None = None) -> Reconciliation:
-    """Column-by-column comparison of the target's migrated rows with the command's doctor_rows
-    (verified against the seal the load verified, when given). Writes nothing: the typed copy
-    lives in a rolled-back transaction."""
-    with conn.transaction(force_rollback=True):
-        stage_doctor_rows(conn, stage_id, sealed)
-        return compare_staged(conn)
-
-
 def compare_staged(conn: psycopg.Connection) -> Reconciliation:
-    """The comparison, against the rows staged in this transaction (a dry run uses it on the
-    state it is about to roll back)."""
+    """The comparison inside the load's transaction, column by column, against the rows it
+    merges (pg_temp.doctor_stage)."""
+    return _tally(conn, conn.execute(load_sql("select_mapping_mismatches")))
+
+
+def compare_with_run(conn: psycopg.Connection, run_id: str) -> Reconciliation:
+    """The comparison of the live target with what the committed run `run_id` left, by the
+    digests the ledger recorded (run_digests): names the rows, not their columns."""
+    return _tally(conn, conn.execute(
+        sql.SQL(load_sql("select_digest_mismatches")).format(digest=digest("d")),
+        {"run_id": run_id}))
+
+
+def _tally(conn: psycopg.Connection, rows) -> Reconciliation:
+    """(legacy id, not clean, missing, differing columns) rows, counted by kind."""
     mismatches: dict[int, list[str]] = {}
     missing: list[int] = []
     unexpected: list[int] = []
     counts = {"differing": 0, "missing": 0, "unexpected": 0}
-    compared = conn.execute(load_sql("count_migrated_doctors")).fetchone()[0]
-    for uid, not_clean, absent, columns in conn.execute(load_sql("select_mapping_mismatches")):
+    for uid, not_clean, absent, columns in rows.fetchall():
         if not_clean:
             counts["unexpected"] += 1
             if len(unexpected) < SHOWN:
@@ -78,6 +82,7 @@ def compare_staged(conn: psycopg.Connection) -> Reconciliation:
         else:
             counts["differing"] += 1
             if len(mismatches) < SHOWN:
-                mismatches[int(uid)] = list(columns)
+                mismatches[int(uid)] = list(columns or [])
+    compared = conn.execute(load_sql("count_migrated_doctors")).fetchone()[0]
     return Reconciliation(compared, mismatches, missing, unexpected, counts["differing"],
                           counts["missing"], counts["unexpected"])

@@ -1,17 +1,26 @@
-"""Steps 3.1 to 3.4 of the plan, run inside the load's transaction and again after it, in SQL
-over the target and the command's rows staged in pg_temp.doctor_stage."""
+"""Steps 3.1 to 3.4 of the plan in SQL on the target: inside the load's transaction, against
+the rows it merges (pg_temp.doctor_stage); or on their own, against the ledger's record of the
+newest applied run (run_digests)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import psycopg
+from psycopg import sql
 
 from doctor_migration import names
 from doctor_migration.migration.db import load_sql
-from doctor_migration.migration.seal import Seal
-from doctor_migration.migration.stage import stage_doctor_rows
 from doctor_migration.names import SHOWN
+
+# The clean doctors' legacy ids the load merges.
+STAGED = sql.SQL("pg_temp.doctor_stage")
+
+
+def clean_of_run(run_id: str) -> sql.Composable:
+    """The clean doctors' legacy ids of a committed run, as the ledger recorded them."""
+    return sql.SQL("(SELECT legacy_user_id FROM doctor_migration.run_digests "
+                   "WHERE run_id = {})").format(sql.Literal(run_id))
 
 
 @dataclass(frozen=True)
@@ -35,12 +44,17 @@ def _naming(legacy_ids: list[int]) -> str:
     return f": legacy user{'s' if len(legacy_ids) > 1 else ''} {shown}{more}"
 
 
-def validate_target(conn: psycopg.Connection, expected: int) -> list[ValidationResult]:
-    """Steps 3.1–3.4 over the target as `conn` sees it, for the `expected` clean doctors
-    staged in pg_temp.doctor_stage; each names its offending legacy ids."""
-    cur = conn.execute(load_sql("validate_doctors"), names.TEST_ACCOUNT_PATTERNS)
+def validate_target(conn: psycopg.Connection, expected: int,
+                    clean: sql.Composable = STAGED) -> list[ValidationResult]:
+    """Steps 3.1–3.4 over the target as `conn` sees it, for the `expected` clean doctors whose
+    legacy ids `clean` holds (the rows the load merges, or clean_of_run); each names its
+    offending legacy ids."""
+    def statement(name: str) -> sql.Composable:
+        return sql.SQL(load_sql(name)).format(clean=clean)
+
+    cur = conn.execute(statement("validate_doctors"), names.TEST_ACCOUNT_PATTERNS)
     v = dict(zip([d.name for d in cur.description], cur.fetchone()))
-    missing = [r[0] for r in conn.execute(load_sql("select_missing_legacy_ids")).fetchall()]
+    missing = [r[0] for r in conn.execute(statement("select_missing_legacy_ids")).fetchall()]
     migrated, unique = v["migrated_doctors"], v["unique_legacy_ids"]
     unexpected = sorted(set(v["unexpected_legacy_ids"]) | set(missing))
     test_accounts = v["test_account_legacy_ids"]
@@ -84,11 +98,3 @@ def validate_target(conn: psycopg.Connection, expected: int) -> list[ValidationR
             sorted(set(missing) | set(duplicated)),
         ),
     ]
-
-
-def validate_committed(conn: psycopg.Connection, stage_id: str,
-                       sealed: Seal | None = None) -> list[ValidationResult]:
-    """Steps 3.1–3.4 after the load committed, for the command's doctor_rows (verified against
-    the seal the load verified, when given); writes nothing."""
-    with conn.transaction(force_rollback=True):
-        return validate_target(conn, stage_doctor_rows(conn, stage_id, sealed))

@@ -1,2 +1,3 @@
-INSERT INTO doctor_migration.runs (run_id, started_at, expected_count, clean_count, os_user, tool_version, ledger_format)
-VALUES (%(run_id)s, %(started_at)s, %(expected_count)s, %(clean_count)s, %(os_user)s, %(tool_version)s, %(ledger_format)s);
+-- The run in the ledger, before its writes: finish_run.sql completes it before COMMIT.
+INSERT INTO doctor_migration.runs (run_id, started_at, expected_count, clean_count, os_user, tool_version, ledger_format, stage_id, lookup_legacy_id, native_before)
+VALUES (%(run_id)s, %(started_at)s, %(expected_count)s, %(clean_count)s, %(os_user)s, %(tool_version)s, %(ledger_format)s, %(stage_id)s, %(lookup_legacy_id)s, %(native_before)s);

@@ -1,7 +1,9 @@
 -- Steps 3.1 to 3.4 of the plan, adapted to a target that also holds native doctors
 -- (legacy_user_id IS NULL): counts are taken over migrated rows. Each step also names its
--- offenders by legacy id (the clean doctors are the rows staged in pg_temp.doctor_stage;
--- missing ones are select_missing_legacy_ids.sql's).
+-- offenders by legacy id. {clean} is the clean doctors' legacy ids, composed with psycopg.sql:
+-- in the load, the rows it merges (pg_temp.doctor_stage); on their own, the ledger's record of
+-- the newest applied run (validation.clean_of_run). Missing ones are
+-- select_missing_legacy_ids.sql's.
 WITH orphaned AS (
     -- 3.2 profile relationship validation (all doctors)
     SELECT d.legacy_user_id
@@ -22,7 +24,7 @@ SELECT
     ARRAY(SELECT DISTINCT d.legacy_user_id
           FROM public.doctors AS d
           WHERE d.legacy_user_id IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM pg_temp.doctor_stage AS s
+            AND NOT EXISTS (SELECT 1 FROM {clean} AS s
                             WHERE s.legacy_user_id = d.legacy_user_id)
           ORDER BY 1) AS unexpected_legacy_ids,
     (SELECT count(*) FROM orphaned) AS orphaned_doctors,
