@@ -47,12 +47,12 @@ CREATE TABLE IF NOT EXISTS doctor_migration.row_changes (
 );
 CREATE INDEX IF NOT EXISTS row_changes_doctor_id ON doctor_migration.row_changes (doctor_id);
 
--- Every clean doctor of a run: the md5 of its migrated row's mapped columns (their text
--- output, migration_metadata without migration_date) as the run left it. The checks of
+-- Every clean doctor of a run: a 64-bit hash of its migrated row's mapped columns
+-- (mapping.digest: migration_metadata without migration_date) as the run left it. The checks of
 -- loaded_doctors, executed on their own, compare the live target with the newest applied run.
 CREATE TABLE IF NOT EXISTS doctor_migration.run_digests (
     run_id          text NOT NULL REFERENCES doctor_migration.runs (run_id),
     legacy_user_id  bigint NOT NULL,
-    digest          text NOT NULL,
+    digest          bigint NOT NULL,
     PRIMARY KEY (run_id, legacy_user_id)
 );
