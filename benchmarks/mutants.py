@@ -114,7 +114,7 @@ MUTANTS = [
            "lower(e.email) LIKE %(test)s", "e.email LIKE %(test)s",
            (PREDICTED.format("test-source"), PREDICTED.format("test-profile"))),
     Mutant("step 3.3 after the load without mechanodontics.com", SQL + "validate_doctors.sql",
-           "\n              OR p.email LIKE %(internal_2)s)", ")",
+           "\n                 OR p.email LIKE %(internal_2)s)", ")",
            (AFTER_LOAD.format("internal_2"),)),
     Mutant("step 3.3 after the load demo not lower-cased", SQL + "validate_doctors.sql",
            "LOWER(p.email) LIKE %(demo)s", "p.email LIKE %(demo)s", (AFTER_LOAD.format("demo"),)),
