@@ -191,9 +191,9 @@ def digest(columns: list[Column], alias: str) -> sql.Composable:
 
 def digest_columns(conn: psycopg.Connection, columns: list[Column]) -> list[Column]:
     """The columns of `columns` a run's digests of the rows it inserted cover: all but those
-    the target's own triggers rewrite whenever a row is written (learned on a migrated row,
-    so a first run asks after its INSERT), which a write that changes nothing changes, and
-    generated columns, which are computed from the others (no write sets them)."""
+    the target's own triggers rewrite whenever a row is written (even a write that changes
+    nothing else changes them; learned on a migrated row, so a first run asks after its
+    INSERT) and generated columns (computed from the others: no write sets them)."""
     rewritten = rewritten_columns(conn, columns)
     return [c for c in columns if c.name not in rewritten and not c.generated]
 
