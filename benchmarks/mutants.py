@@ -190,7 +190,8 @@ MUTANTS = [
            "interval '1 microsecond'", "interval '0'",
            (DIGEST + "test_an_inserted_row_updated_and_set_back_is_removed_exactly",)),
     Mutant("a refusal does not ask the stage which columns changed", PY + "ledger.py",
-           "_changed_since(problem, staged.get(did, cols))", "_changed_since(problem, cols)",
+           "            **_staged_differences(conn, recorded.stage_id, columns, edited)}",
+           "            }",
            (DIGEST + "test_inserted_rows_edited_after_the_run_are_refused_naming_their_columns",)),
     # The reference check before a delete.
     Mutant("only foreign keys that block a delete are checked",

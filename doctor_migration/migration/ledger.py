@@ -337,11 +337,20 @@ class Recorded:
     stage_id: str | None  # the stage whose doctor_rows it merged
 
 
+def _image_differences(conn: psycopg.Connection, current: sql.Composable,
+                       compared: list[Column], ignored: list[str], doctor_ids: list) -> dict:
+    """{doctors.id: the columns in which it differs from its after-image}, for the rows of
+    `doctor_ids` that have one."""
+    return dict(conn.execute(sql.SQL(load_sql("select_columns_changed_from_image")).format(
+        current=current, image=image(compared, "d")),
+        {"doctor_ids": doctor_ids, "ignored": ignored}).fetchall())
+
+
 def _staged_differences(conn: psycopg.Connection, stage_id: str | None,
                         columns: list[Column], doctor_ids: list) -> dict:
     """{doctors.id: the mapped columns in which it differs from its row in the run's stage},
-    for rows of `doctor_ids` (inserted, kept as a digest) whose row the stage still holds."""
-    if stage_id is None or not doctor_ids or not conn.execute(
+    for the rows of `doctor_ids` kept as a digest whose row the stage still holds."""
+    if stage_id is None or not conn.execute(
             load_sql("select_stage_tables"), {"tables": ["doctor_rows"]}).fetchall():
         return {}
     types = {c.name: c for c in columns}
@@ -394,13 +403,14 @@ def _refuse_unless_restorable(conn: psycopg.Connection, run_id: str, recorded: R
         else sql.SQL("NULL::text")), {"ignored": ignored}).fetchall()
     if changed:
         shown = changed[:SHOWN]
-        # An inserted row kept as a digest has no image to tell what changed: its stage does.
-        staged = _staged_differences(conn, recorded.stage_id, columns, [
-            did for did, _, action, problem, cols in shown
-            if action == "insert" and problem == "changed since the run" and cols is None])
+        edited = [did for did, _, _, problem in shown if problem == "changed since the run"]
+        # A row kept as a digest has no image to tell what changed: the run's stage does.
+        differences = {
+            **_image_differences(conn, current, compared, ignored, edited),
+            **_staged_differences(conn, recorded.stage_id, columns, edited)}
         named = "; ".join(f"doctors row {did} (legacy user {uid}, {DONE[action]} by the run): "
-                          + _changed_since(problem, staged.get(did, cols))
-                          for did, uid, action, problem, cols in shown)
+                          + _changed_since(problem, differences.get(did))
+                          for did, uid, action, problem in shown)
         raise RollbackRefused(
             f"run {run_id} cannot be rolled back exactly: {len(changed)} of its rows changed "
             f"since: {named}. Nothing was changed"

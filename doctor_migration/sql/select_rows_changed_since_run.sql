@@ -2,18 +2,13 @@
 -- deleted row that is back). A row the run inserted and kept as a digest is compared by
 -- {digest}, the digest of d over the run's digest_columns. A row with an after-image is
 -- compared as a text image, leaving out %(ignored)s: columns the target's triggers rewrite on
--- any write (a rollback's own included) and columns gone since; its columns that differ are
--- named (null for the other rows). {current} is public.doctors (or, for a format 1 run, its
--- rows through to_jsonb), {image} the image of d over the compared columns.
+-- any write (a rollback's own included) and columns gone since. {current} is public.doctors
+-- (or, for a format 1 run, its rows through to_jsonb), {image} the image of d over the
+-- compared columns.
 SELECT r.doctor_id, r.legacy_user_id, r.action,
        CASE WHEN d.id IS NULL AND r.action <> 'delete' THEN 'no longer exists'
             WHEN d.id IS NOT NULL AND r.action = 'delete' THEN 'exists again'
-            ELSE 'changed since the run' END AS problem,
-       CASE WHEN d.id IS NOT NULL AND r.after IS NOT NULL THEN ARRAY(
-           SELECT n.key
-           FROM (SELECT {image} AS image) AS i, jsonb_each(i.image) AS n
-           WHERE n.value IS DISTINCT FROM (r.after - %(ignored)s::text[]) -> n.key
-       ) END AS columns
+            ELSE 'changed since the run' END AS problem
 FROM {images} AS r
 LEFT JOIN {current} AS d ON d.id = r.doctor_id
 WHERE CASE WHEN r.action = 'delete' THEN d.id IS NOT NULL
