@@ -43,6 +43,7 @@ SEAL = "doctor_migration_tests/test_seal.py::"
 BOUND = "doctor_migration_tests/test_delete_bound.py::"
 MAPPING = "doctor_migration_tests/migration/test_mapping.py::"
 STOPS = "doctor_migration_tests/test_stop_conditions.py::"
+DIGEST = "doctor_migration_tests/test_rollback_digest.py::"
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,17 @@ MUTANTS = [
     Mutant("rollback compares columns the target's triggers rewrite", PY + "ledger.py",
            "        rewritten = rewritten_columns(conn, columns, run_id)\n",
            "        rewritten = []\n", (REFUSAL.format("referenced-update"),)),
+    Mutant("an inserted row's digest is not compared", SQL + "select_rows_changed_since_run.sql",
+           "                OR {digest} IS DISTINCT FROM r.after_digest",
+           "                OR false AND {digest} IS DISTINCT FROM r.after_digest",
+           (DIGEST + "test_inserted_rows_edited_after_the_run_are_refused_naming_their_columns",)),
+    Mutant("the trigger probe writes timestamps as they are", PY + "ledger.py",
+           "interval '1 microsecond'", "interval '0'",
+           (DIGEST + "test_an_inserted_row_updated_and_set_back_is_removed_exactly",)),
+    Mutant("a refusal does not ask the stage which columns changed", PY + "ledger.py",
+           "            **_staged_differences(conn, recorded.stage_id, columns, edited)}",
+           "            }",
+           (DIGEST + "test_inserted_rows_edited_after_the_run_are_refused_naming_their_columns",)),
     # The reference check before a delete.
     Mutant("only foreign keys that block a delete are checked",
            SQL + "select_doctor_foreign_keys.sql",

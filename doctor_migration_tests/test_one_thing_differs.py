@@ -242,7 +242,7 @@ def refusal(world: World, case: str, action: str) -> str | None:
     changed = (f"run {RUN} cannot be rolled back exactly: 1 of its rows changed since: doctors "
                f"row {did} (legacy user {uid}, {ledger.DONE[action]} by the run): ")
     return {
-        "edited": changed + "changed since the run. Nothing was changed",
+        "edited": changed + "changed since the run (column bio). Nothing was changed",
         "removed": changed + "no longer exists. Nothing was changed",
         "recreated": changed + "exists again. Nothing was changed",
         "later run": f"run {RUN} cannot be rolled back: later runs changed the same doctors and "

@@ -12,6 +12,10 @@ extra_float_digits = 0). Columns the target's own triggers rewrite whenever a ro
 (updated_at, a version counter) cannot be restored by any write: the rollback learns them by
 writing one row back to itself in a savepoint it undoes, leaves them out of its checks, and
 names them.
+
+A row a run inserted is never written back, only removed, and only while it is exactly as the
+run left it: for it the ledger keeps a digest (the md5 of the same text outputs) rather than
+an image, a 32-character text in place of the whole row.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from psycopg import sql
 from doctor_migration.migration import target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.migration.errors import MigrationError, os_user
+from doctor_migration.migration.mapping import MAPPED_COLUMNS
 from doctor_migration.names import LOCK_TIMEOUT, SHOWN
 
-# ledger_format of the runs this version writes (see create_ledger.sql).
+# ledger_format of the runs this version writes (see create_ledger.sql). In format 2 a row a run
+# inserted has either an after-image (the versions before digests) or an after_digest.
 LEDGER_FORMAT = 2
 # What the ledger's tables must hold (format_type names); more columns are fine.
 LEDGER_COLUMNS = {
@@ -175,6 +181,23 @@ def image(columns: list[Column], alias: str) -> sql.Composable:
                                   for c in columns))
 
 
+def digest(columns: list[Column], alias: str) -> sql.Composable:
+    """The md5 of row `alias`'s columns `columns`, in their order: their text outputs as one
+    record's text, which tells a null (nothing) from an empty string ("")."""
+    return sql.SQL("md5(ROW({values})::text)").format(
+        values=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(alias, c.name))
+                                  for c in columns))
+
+
+def digest_columns(conn: psycopg.Connection, columns: list[Column]) -> list[Column]:
+    """The columns of `columns` a run's digests of the rows it inserted cover: all but those
+    the target's own triggers rewrite whenever a row is written (even a write that changes
+    nothing else changes them; learned on a migrated row, so a first run asks after its
+    INSERT) and generated columns (computed from the others: no write sets them)."""
+    rewritten = rewritten_columns(conn, columns)
+    return [c for c in columns if c.name not in rewritten and not c.generated]
+
+
 def _cast(column: Column, images: str = "r") -> sql.Composable:
     """The column's old value: its text in the before-image, cast back to its type."""
     return sql.SQL("({} ->> {})::{}").format(
@@ -216,11 +239,6 @@ def _ledger_exists(conn: psycopg.Connection) -> bool:
     if problem:
         raise MigrationError(f"{problem}; nothing was changed")
     return conn.execute(load_sql("select_ledger_exists")).fetchone()[0]
-
-
-def _has_format_column(conn: psycopg.Connection) -> bool:
-    return any(table == "runs" and column == "ledger_format"
-               for table, column, _ in conn.execute(load_sql("select_ledger_columns")))
 
 
 def history(conn: psycopg.Connection, limit: int = 20,
@@ -269,7 +287,10 @@ def rewritten_columns(conn: psycopg.Connection, columns: list[Column],
     """The columns the target itself rewrites when the rollback writes a row back (BEFORE
     triggers: updated_at, a version counter...), learned by doing it to one row, in a
     savepoint that is rolled back: updating it to its own image, then deleting and
-    recreating it. A row the run `run_id` inserted is preferred (no other table may
+    recreating it, and seeing which columns do not keep the value written. Its timestamps are
+    written one microsecond earlier than they are: a trigger that stamps the transaction's
+    time would otherwise write the value a row written in the same transaction (a first
+    run's) already has. A row the run `run_id` inserted is preferred (no other table may
     reference it)."""
     row = conn.execute(load_sql("select_probe_doctor"), {"run_id": run_id}).fetchone()
     if row is None:
@@ -277,27 +298,87 @@ def rewritten_columns(conn: psycopg.Connection, columns: list[Column],
     ids = {"doctor_id": row[0]}
     read = sql.SQL(load_sql("select_doctor_image")).format(image=image(columns, "d"))
     names = {c.name for c in columns}
+    stamps = [c for c in columns if not c.generated and c.type_schema == "pg_catalog"
+              and c.type_name in ("timestamptz", "timestamp")]
     changed: set[str] = set()
     with conn.transaction(force_rollback=True):
-        before = conn.execute(read, ids).fetchone()[0]
         conn.execute(sql.SQL(load_sql("create_probe_images")).format(
             images=sql.Identifier("probe_images"), image=image(columns, "d")), ids)
+        if stamps:
+            conn.execute(sql.SQL(load_sql("shift_probe_timestamps")).format(
+                names=sql.SQL(", ").join(sql.Literal(c.name) for c in stamps),
+                values=sql.SQL(", ").join(
+                    sql.SQL("(({} ->> {})::{} - interval '1 microsecond')::text").format(
+                        sql.Identifier("before"), sql.Literal(c.name),
+                        sql.Identifier(c.type_schema, c.type_name)) for c in stamps)))
+        written = conn.execute(load_sql("select_probe_image")).fetchone()[0]
         _restore(conn, columns, "probe_images", names)
         changed |= {k for k, v in conn.execute(read, ids).fetchone()[0].items()
-                    if before[k] != v}
+                    if written[k] != v}
         try:
             with conn.transaction():
                 conn.execute(load_sql("delete_probe_doctor"), ids)
                 conn.execute(load_sql("update_probe_images"))
                 _restore(conn, columns, "probe_images", names)
                 changed |= {k for k, v in conn.execute(read, ids).fetchone()[0].items()
-                            if before[k] != v}
+                            if written[k] != v}
         except psycopg.errors.IntegrityError:
             pass  # referenced by another table: the INSERT path stays unprobed
     return [c.name for c in columns if c.name in changed]
 
 
-def _refuse_unless_restorable(conn: psycopg.Connection, run_id: str, current: sql.Composable,
+@dataclass(frozen=True)
+class Recorded:
+    """How the ledger recorded a run (select_run_format.sql)."""
+
+    ledger_format: int
+    # The columns the digests of its inserted rows cover; None: it kept after-images.
+    digest_columns: list[str] | None
+    stage_id: str | None  # the stage whose doctor_rows it merged
+
+
+def _image_differences(conn: psycopg.Connection, current: sql.Composable,
+                       compared: list[Column], ignored: list[str], doctor_ids: list) -> dict:
+    """{doctors.id: the columns in which it differs from its after-image}, for the rows of
+    `doctor_ids` that have one."""
+    return dict(conn.execute(sql.SQL(load_sql("select_columns_changed_from_image")).format(
+        current=current, image=image(compared, "d")),
+        {"doctor_ids": doctor_ids, "ignored": ignored}).fetchall())
+
+
+def _staged_differences(conn: psycopg.Connection, stage_id: str | None,
+                        columns: list[Column], doctor_ids: list) -> dict:
+    """{doctors.id: the mapped columns in which it differs from its row in the run's stage},
+    for the rows of `doctor_ids` kept as a digest whose row the stage still holds."""
+    if stage_id is None or not conn.execute(
+            load_sql("select_stage_tables"), {"tables": ["doctor_rows"]}).fetchall():
+        return {}
+    types = {c.name: c for c in columns}
+    differences = sql.SQL(", ").join(
+        sql.SQL("CASE WHEN {now}::text IS DISTINCT FROM CAST({staged} AS {type})::text "
+                "THEN {name} END").format(
+            now=sql.Identifier("d", name), staged=sql.Identifier("s", name),
+            type=sql.Identifier(types[name].type_schema, types[name].type_name),
+            name=sql.Literal(name))
+        for name in MAPPED_COLUMNS)
+    return dict(conn.execute(
+        sql.SQL(load_sql("select_columns_changed_from_stage")).format(differences=differences),
+        {"stage_id": stage_id, "doctor_ids": doctor_ids}).fetchall())
+
+
+def _changed_since(problem: str, columns: list[str] | None) -> str:
+    """What became of a row, with the columns that changed (in name order) when they are known
+    ([]: only columns the migration does not map)."""
+    if columns is None:
+        return problem
+    if not columns:
+        return f"{problem} (a column the migration does not map)"
+    return (f"{problem} ({'column' if len(columns) == 1 else 'columns'} "
+            f"{', '.join(sorted(columns))})")
+
+
+def _refuse_unless_restorable(conn: psycopg.Connection, run_id: str, recorded: Recorded,
+                              columns: list[Column], current: sql.Composable,
                               compared: list[Column], ignored: list[str]) -> None:
     later = conn.execute(load_sql("select_later_runs_touching"), {"run_id": run_id}).fetchall()
     if later:
@@ -306,13 +387,30 @@ def _refuse_unless_restorable(conn: psycopg.Connection, run_id: str, current: sq
             f"run {run_id} cannot be rolled back: later runs changed the same doctors and are "
             f"not rolled back: {named}; roll those back first (newest first). Nothing was changed"
         )
+    types = {c.name: c for c in columns}
+    digested = recorded.digest_columns or []
+    gone = [name for name in digested if name not in types]
+    if gone:
+        raise RollbackRefused(
+            f"run {run_id} cannot be rolled back exactly: the rows it inserted cannot be "
+            f"checked, since {'column' if len(gone) == 1 else 'columns'} {', '.join(gone)} of "
+            "doctors, which the ledger's digests of them cover, "
+            f"{'was' if len(gone) == 1 else 'were'} dropped after the run. Nothing was changed")
     changed = conn.execute(sql.SQL(load_sql("select_rows_changed_since_run")).format(
         images=sql.Identifier("rollback_images"), current=current,
-        image=image(compared, "d")), {"ignored": ignored}).fetchall()
+        image=image(compared, "d"),
+        digest=digest([types[name] for name in digested], "d") if digested
+        else sql.SQL("NULL::text")), {"ignored": ignored}).fetchall()
     if changed:
+        shown = changed[:SHOWN]
+        edited = [did for did, _, _, problem in shown if problem == "changed since the run"]
+        # A row kept as a digest has no image to tell what changed: the run's stage does.
+        differences = {
+            **_image_differences(conn, current, compared, ignored, edited),
+            **_staged_differences(conn, recorded.stage_id, columns, edited)}
         named = "; ".join(f"doctors row {did} (legacy user {uid}, {DONE[action]} by the run): "
-                          f"{problem}"
-                          for did, uid, action, problem in changed[:SHOWN])
+                          + _changed_since(problem, differences.get(did))
+                          for did, uid, action, problem in shown)
         raise RollbackRefused(
             f"run {run_id} cannot be rolled back exactly: {len(changed)} of its rows changed "
             f"since: {named}. Nothing was changed"
@@ -332,10 +430,11 @@ def _expect(what: str, done: int, planned: int) -> None:
                              "the rollback was undone, nothing was changed")
 
 
-def _stage_images(conn: psycopg.Connection, run_id: str, ledger_format: int,
+def _stage_images(conn: psycopg.Connection, run_id: str, recorded: Recorded,
                   columns: list[Column]) -> None:
-    """rollback_images: the run's images in format 2, whatever format the run wrote."""
-    if ledger_format == LEDGER_FORMAT:
+    """rollback_images: the run's images in format 2, whatever format the run wrote, and the
+    digests of its inserted rows."""
+    if recorded.ledger_format == LEDGER_FORMAT:
         before, after = sql.Identifier("r", "before"), sql.Identifier("r", "after")
     else:
         # Format 1 held to_jsonb images: read them back as the old version did, as text
@@ -348,9 +447,11 @@ def _stage_images(conn: psycopg.Connection, run_id: str, ledger_format: int,
                 side=sql.Identifier("r", side), image=image(columns, "b"),
                 names=sql.Literal([c.name for c in columns]))
         before, after = converted("before"), converted("after")
+    after_digest = (sql.SQL("NULL::text") if recorded.digest_columns is None
+                    else sql.Identifier("r", "after_digest"))
     conn.execute(sql.SQL(load_sql("create_rollback_images")).format(
-        images=sql.Identifier("rollback_images"), before=before, after=after),
-        {"run_id": run_id})
+        images=sql.Identifier("rollback_images"), before=before, after=after,
+        after_digest=after_digest), {"run_id": run_id})
 
 
 def rollback(conn: psycopg.Connection, run_id: str,
@@ -373,21 +474,20 @@ def rollback(conn: psycopg.Connection, run_id: str,
                 f"by {rolled_back_by}; nothing was changed")
         if inserted == updated == deleted == 0:  # nothing to undo: the ledger stays as it is
             return RollbackResult(run_id, 0, 0, 0, time.perf_counter() - started)
-        ledger_format = (conn.execute(load_sql("select_run_ledger_format"), {"run_id": run_id})
-                         .fetchone()[0] if _has_format_column(conn) else 1)
+        ids = {"run_id": run_id}
+        recorded = Recorded(*conn.execute(load_sql("select_run_format"), ids).fetchone())
         target.lock_doctors(conn, timeouts.lock_timeout)
         columns = doctor_columns(conn)
-        _stage_images(conn, run_id, ledger_format, columns)
+        _stage_images(conn, run_id, recorded, columns)
         held = {k for (k,) in conn.execute(load_sql("select_image_columns"))}
-        ids = {"run_id": run_id}
         rewritten = rewritten_columns(conn, columns, run_id)
         compared = [c for c in columns if c.name in held and c.name not in rewritten]
         ignored = sorted(held - {c.name for c in compared})
         # A format 1 image went through to_jsonb: compare today's rows the same way.
-        current = (sql.SQL("public.doctors") if ledger_format == LEDGER_FORMAT else sql.SQL(
-            "(SELECT n.* FROM public.doctors AS d0, "
-            "jsonb_populate_record(NULL::public.doctors, to_jsonb(d0)) AS n)"))
-        _refuse_unless_restorable(conn, run_id, current, compared, ignored)
+        current = (sql.SQL("public.doctors") if recorded.ledger_format == LEDGER_FORMAT else
+                   sql.SQL("(SELECT n.* FROM public.doctors AS d0, "
+                           "jsonb_populate_record(NULL::public.doctors, to_jsonb(d0)) AS n)"))
+        _refuse_unless_restorable(conn, run_id, recorded, columns, current, compared, ignored)
 
         _expect("removing inserted rows",
                 conn.execute(load_sql("delete_inserted_doctors"), ids).rowcount, inserted)
