@@ -394,13 +394,10 @@ def map_doctor_rows(conn: psycopg.Connection, stage_id: str, checked: list[seal.
 def stage_doctor_rows(conn: psycopg.Connection, stage_id: str,
                       sealed: seal.Seal | None = None) -> int:
     """The command's doctor_rows in pg_temp.doctor_stage, typed like public.doctors (dropped at
-    the end of the transaction): what the load merges and the reconciliation compares. The rows
-    are first copied where no other session can change them (pg_temp.sealed_doctor_rows) and,
-    given the doctor_rows step's seal, verified against it. Returns how many rows (the clean
-    doctors)."""
-    conn.execute(load_sql("create_sealed_doctor_rows"), {"run_id": stage_id})
-    if sealed is not None:
-        seal.verify(conn, sealed, stage_id, seal.PRIVATE_DOCTOR_ROWS)
+    the end of the transaction): what the load merges and the reconciliation compares. Given
+    the doctor_rows step's seal, the rows are verified against it in the statement that copies
+    them, so what is staged is what was sealed, whatever another session does meanwhile.
+    Returns how many rows (the clean doctors)."""
     conn.execute(load_sql("create_doctor_stage"))
     types = {c.name: c for c in doctor_columns(conn)}
     values = sql.SQL(", ").join(
@@ -408,4 +405,10 @@ def stage_doctor_rows(conn: psycopg.Connection, stage_id: str,
             sql.Identifier("s", name),
             sql.Identifier(types[name].type_schema, types[name].type_name))
         for name in MAPPED_COLUMNS)
-    return conn.execute(sql.SQL(load_sql("fill_doctor_stage")).format(values=values)).rowcount
+    rows, digest = conn.execute(
+        sql.SQL(load_sql("fill_doctor_stage")).format(values=values,
+                                                      seal=seal.query("doctor_rows")),
+        {"run_id": stage_id}).fetchone()
+    if sealed is not None:
+        seal.verify(conn, sealed, stage_id, (rows, digest))
+    return rows
