@@ -80,6 +80,23 @@ def test_the_assets_are_tables_an_operator_can_query(small_dbs):
         dict.fromkeys(STAGE_TABLES, {plan.run_id, again.run_id})
 
 
+def test_the_planner_knows_the_size_of_each_new_stage(small_dbs):
+    """The steps analyze the stage tables' planned columns after filling them, so the plans of
+    the next statements count a new stage's rows, not those of the stage analyzed before it
+    (which would make them join the new stage in nested loops)."""
+    assert migrate(40).success
+    run = migrate(40)
+    assert run.success, run.failures
+    with small_dbs.target() as conn:
+        profiles = conn.execute("SELECT count(*) FROM public.profiles WHERE profile_type = "
+                                "'doctor' AND legacy_user_id IS NOT NULL").fetchone()[0]
+        for table, rows in [("profile_coverage", profiles), ("clean_doctors", 40),
+                            ("source_users", len(small_dbs.world.users))]:
+            plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM doctor_migration.{table} "
+                                "WHERE run_id = %s", (run.run_id,)).fetchone()[0]
+            assert plan[0]["Plan"]["Plan Rows"] == rows, table
+
+
 def multiprocess_job() -> dg.JobDefinition:
     """migrate_doctors with each step in a process of its own (the UI's multiprocess
     executor), for dg.reconstructable."""

@@ -42,6 +42,16 @@ TABLES = target.STAGE_TABLES
 API_ROLES = ["anon", "authenticated", "service_role"]
 # pg_advisory_xact_lock key that serializes creating the stage and replacing stages ("DMIS").
 STAGE_LOCK_KEY = 0x444D4953
+# The columns of each stage table whose statistics the plans of the steps after it need: the
+# stage id, which every statement filters on, and the keys they join on. Without them the
+# planner takes a new stage for a handful of rows and joins it in nested loops; statistics of
+# the other columns (names, e-mails, the mapped values) would only cost the ANALYZE time.
+# doctor_rows needs none: it is only scanned.
+PLANNED_COLUMNS = {
+    "profile_coverage": ("run_id", "legacy_user_id"),
+    "clean_doctors": ("run_id", "user_id"),
+    "source_users": ("run_id", "user_id", "duplicate_of", "outcome"),
+}
 # COPY data is passed on to the target in blocks of about this many bytes.
 BLOCK_BYTES = 256 * 1024
 # The locks the source read waits for: a reader is kept out only by an ACCESS EXCLUSIVE lock.
@@ -373,8 +383,10 @@ def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
 
 
 def analyze(conn: psycopg.Connection, name: str) -> None:
-    """Statistics for the stage table `name`, just filled."""
-    conn.execute(sql.SQL(load_sql("analyze_stage_table")).format(table=table(name)))
+    """Statistics for the stage table `name`, just filled: of its PLANNED_COLUMNS."""
+    conn.execute(sql.SQL(load_sql("analyze_stage_table")).format(
+        table=table(name),
+        columns=sql.SQL(", ").join(map(sql.Identifier, PLANNED_COLUMNS[name]))))
 
 
 def map_doctor_rows(conn: psycopg.Connection, stage_id: str, checked: list[seal.Seal],
@@ -387,7 +399,6 @@ def map_doctor_rows(conn: psycopg.Connection, stage_id: str, checked: list[seal.
     conn.execute(sql.SQL(load_sql("delete_stage_rows")).format(table=table("doctor_rows")),
                  {"run_ids": [stage_id]})
     rows = conn.execute(load_sql("insert_doctor_rows"), {"run_id": stage_id}).rowcount
-    analyze(conn, "doctor_rows")
     return rows, seal.take(conn, "doctor_rows", stage_id, sealed_by)
 
 
