@@ -73,6 +73,16 @@ def test_the_assets_are_tables_an_operator_can_query(small_dbs):
         assert meta["dagster/row_count"].value == rows, asset
         assert meta["query"].value == (
             f"`SELECT * FROM doctor_migration.{asset} WHERE run_id = '{run.run_id}'`")
+    # doctor_rows' preview: its first rows as the plan orders them, most patients first.
+    columns = ["legacy_user_id", "doctor_number", "years_experience", "licensed_since"]
+    with small_dbs.target() as conn:
+        first = conn.execute(
+            "SELECT legacy_user_id, doctor_number, years_experience, licensed_since::text "
+            "FROM doctor_migration.doctor_rows WHERE run_id = %s ORDER BY "
+            "(migration_metadata ->> 'source_patient_count')::bigint DESC, legacy_user_id "
+            "LIMIT 10", (run.run_id,)).fetchall()
+    assert [tuple(r.data[c] for c in columns)
+            for r in materialized["doctor_rows"]["preview"].value.records] == first
     # The next run replaces the last run's stage, and leaves the plan's.
     again = migrate(40)
     assert again.success, again.failures
