@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,7 @@ import psycopg
 from doctor_migration import runner
 from doctor_migration.defs.config import migration_run_config
 from doctor_migration.defs.jobs import MIGRATION
+from doctor_migration.migration import db, stage, target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.names import EXIT_COMMITTED
 from doctor_migration_tests.helpers import doctors, lone_clean_ids, migrate, snapshot
@@ -105,6 +107,43 @@ def test_the_planner_knows_the_size_of_each_new_stage(small_dbs):
             plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM doctor_migration.{table} "
                                 "WHERE run_id = %s", (run.run_id,)).fetchone()[0]
             assert plan[0]["Plan"]["Plan Rows"] == rows, table
+
+
+def test_the_gates_do_not_wait_for_the_accounting(small_dbs):
+    """What runs on the staged clean doctors (the gates) starts once step 1.1's rows are in,
+    while the accounting of every source user is still on its way."""
+    sid = "gated-early"
+    timeouts = target.Timeouts(lock_timeout="10s")
+    with db.connect(small_dbs.target_url, "target") as conn:
+        stage.start(conn, sid, "run", timeouts)
+    with small_dbs.target() as conn:
+        conn.execute(
+            "CREATE FUNCTION public.wait_for_test() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN PERFORM pg_advisory_xact_lock_shared({HOLD_KEY}); RETURN NULL; END $$")
+        conn.execute("CREATE TRIGGER wait_for_test BEFORE INSERT ON doctor_migration.source_users "
+                     "FOR EACH STATEMENT EXECUTE FUNCTION public.wait_for_test()")
+    held = Hold(small_dbs.target_url, HOLD_KEY)
+    seen = []
+
+    def staged() -> str:
+        with small_dbs.target() as conn:
+            seen.append(conn.execute("SELECT count(*) FROM doctor_migration.clean_doctors "
+                                     "WHERE run_id = %s", (sid,)).fetchone()[0])
+            seen.append(conn.execute("SELECT count(*) FROM doctor_migration.source_users "
+                                     "WHERE run_id = %s", (sid,)).fetchone()[0])
+        held.release()
+        return "gated"
+
+    try:
+        assert stage.stage_source(partial(db.connect, small_dbs.source_url, "source"),
+                                  partial(db.connect, small_dbs.target_url, "target"), sid, "run",
+                                  timeouts, staged=staged) == "gated"
+    finally:
+        held.release()
+    assert seen == [40, 0]
+    with small_dbs.target() as conn:
+        assert conn.execute("SELECT count(*) FROM doctor_migration.source_users "
+                            "WHERE run_id = %s", (sid,)).fetchone()[0] == len(small_dbs.world.users)
 
 
 def multiprocess_job() -> dg.JobDefinition:

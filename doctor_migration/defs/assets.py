@@ -31,7 +31,7 @@ from doctor_migration.defs.resources import PostgresResource
 from doctor_migration.migration import accounting, locks, preflight, seal, stage, timings
 from doctor_migration.migration.db import load_sql, location
 from doctor_migration.migration.errors import MigrationError
-from doctor_migration.migration.gates import GateResult, evaluate
+from doctor_migration.migration.gates import Evaluation, GateResult, evaluate
 from doctor_migration.migration.load import load_doctors
 from doctor_migration.migration.mapping import MAPPED_COLUMNS, RULES
 from doctor_migration.migration.report import build_report, render_markdown
@@ -219,14 +219,23 @@ def stage_clean_doctors(
         preflight.check_source(conn, settings.lock_timeout)
         estimates = preflight.estimated_rows(conn)
     read_at = datetime.now(timezone.utc)
-    stage.stage_source(source.connect, target.connect, sid, what, timeouts)
-    # The gates and the seals of what they passed, in one snapshot of the stage.
+
+    def gated() -> tuple[Evaluation, list[seal.Seal]]:
+        """The gates and the seals of what they passed, in one snapshot of the stage."""
+        with target.connect() as conn, stage.transaction(conn, sid, what, timeouts,
+                                                         claim=claim(context),
+                                                         repeatable_read=True):
+            return (evaluate(conn, sid, settings.expected_count),
+                    [seal.take(conn, name, sid, context.run.run_id)
+                     for name in ("profile_coverage", "clean_doctors")])
+
+    # The gates while the accounting is still read; then the accounting, held against the
+    # clean doctors in a later snapshot: any write to them in between breaks their seal.
+    evaluated, passed = stage.stage_source(source.connect, target.connect, sid, what, timeouts,
+                                           staged=gated)
     with target.connect() as conn, stage.transaction(conn, sid, what, timeouts,
                                                      claim=claim(context),
                                                      repeatable_read=True):
-        evaluated = evaluate(conn, sid, settings.expected_count)
-        passed = [seal.take(conn, name, sid, context.run.run_id)
-                  for name in ("profile_coverage", "clean_doctors")]
         tally = accounting.tally(conn, sid)
         merges = accounting.blank_email_merges(conn, sid)
     gates, summary = evaluated.gates, evaluated.summary

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -60,6 +60,7 @@ PROFILES_READ = {"public.profiles": "AccessShareLock"}
 NOTHING_CHANGED = "nothing was changed"
 
 Connect = Callable[..., AbstractContextManager[psycopg.Connection]]
+T = TypeVar("T")
 
 
 class StageGone(DatabaseBusy):
@@ -358,16 +359,19 @@ def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: s
 
 
 def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
-                 timeouts: target.Timeouts) -> None:
+                 timeouts: target.Timeouts, staged: Callable[[], T] | None = None) -> T | None:
     """Step 1.1 (clean_doctors) and every source user's outcome (source_users), from one
     READ ONLY, REPEATABLE READ snapshot of the source, into the command's stage. `source` takes
-    the lock timeout, which bounds every wait for a source connection or session."""
+    the lock timeout, which bounds every wait for a source connection or session.
+    `staged` runs as soon as clean_doctors and its statistics are committed, while the
+    accounting may still be on its way (the gates need only clean_doctors and
+    profile_coverage); its result is returned once the accounting is staged too."""
     imported = threading.Event()
     # The source's connection inside the target's: an error of the source's passes its
     # db.connect first, which names a setting of the source's that caused it (db.setting_error).
-    with target_() as tgt, source(lock_timeout=timeouts.lock_timeout) as src, \
-            ThreadPoolExecutor(max_workers=1) as pool:
-        with source_transaction(src, timeouts.lock_timeout):
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with target_() as tgt, source(lock_timeout=timeouts.lock_timeout) as src, \
+                source_transaction(src, timeouts.lock_timeout):
             snapshot = src.execute(load_sql("export_snapshot")).fetchone()[0]
             accounting = pool.submit(_stage_outcomes, source, target_, stage_id, command,
                                      timeouts, snapshot, imported)
@@ -379,7 +383,9 @@ def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
                 # accounting's connection has imported it (or failed, at the latest after the
                 # lock timeout).
                 imported.wait()
+        done = staged() if staged else None
         accounting.result()  # the accounting's own error, if it failed
+    return done
 
 
 def analyze(conn: psycopg.Connection, name: str) -> None:
