@@ -70,7 +70,7 @@ PROFILE_JOIN_UNDER_100MS = "profile_join_under_100ms"
 LEGACY_ID_LOOKUP_UNDER_10MS = "legacy_id_lookup_under_10ms"
 
 # The test/demo/internal-account LIKE patterns of steps 1.1 and 3.3, as the plan writes them,
-# bound into select_user_outcomes.sql, select_step_3_3_offenders.sql and validate_doctors.sql.
+# bound into select_user_outcomes.sql, select_gate_offenders.sql and validate_doctors.sql.
 # "test" and "demo" match the lower-cased text; the internal domains match the e-mail as
 # written (case-sensitive, as in the plan). select_clean_doctors.sql is the plan's step 1.1
 # verbatim, with these literals in it (a test holds the two equal).
@@ -89,7 +89,7 @@ def _rule(pattern: str) -> str:
     return f'ends with "{pattern[1:]}"'
 
 
-# The patterns and how a sentence names each (`<key>_rule`), for select_step_3_3_offenders.sql.
+# The patterns and how a sentence names each (`<key>_rule`), for select_gate_offenders.sql.
 TEST_ACCOUNT_RULES = {**TEST_ACCOUNT_PATTERNS,
                       **{f"{key}_rule": _rule(p) for key, p in TEST_ACCOUNT_PATTERNS.items()}}
 

@@ -24,7 +24,7 @@ DOCTOR_ROW_EDITS = {
                 "(40 rows then, 0 now); clean doctors missing: "),
     "one bio edited": ("UPDATE doctor_migration.doctor_rows SET bio = 'edited' "
                        "WHERE run_id = %(sid)s AND legacy_user_id = %(uid)s",
-                       "(40 rows then, 40 now, the same count but other values)"),
+                       "(40 rows then, 40 now, the same count but rows written since)"),
     "a stranger added": ("INSERT INTO doctor_migration.doctor_rows SELECT run_id, 777777, "
                          "profile_id, 777777, doctor_number, license_number, npi_number, "
                          "specialty, board_certifications, education, years_experience, "
@@ -37,6 +37,11 @@ DOCTOR_ROW_EDITS = {
                          "WHERE run_id = %(sid)s AND legacy_user_id = %(uid)s",
                          "(40 rows then, 41 now); legacy ids not among the clean doctors: "
                          "777777; another"),
+    # A write that leaves every value as it was is a write all the same.
+    "one row rewritten as it was": ("UPDATE doctor_migration.doctor_rows SET bio = bio "
+                                    "WHERE run_id = %(sid)s AND legacy_user_id = %(uid)s",
+                                    "(40 rows then, 40 now, the same count but rows written "
+                                    "since)"),
 }
 
 
@@ -70,6 +75,9 @@ GATED_EDITS = {
                        "SELECT run_id, gen_random_uuid(), legacy_user_id, first_name, last_name, "
                        "email FROM doctor_migration.profile_coverage "
                        "WHERE run_id = %(sid)s AND legacy_user_id = %(uid)s",
+    "a clean doctor rewritten as it was": "UPDATE doctor_migration.clean_doctors "
+                                          "SET email = email "
+                                          "WHERE run_id = %(sid)s AND user_id = %(uid)s",
 }
 
 
@@ -85,6 +93,19 @@ def test_the_mapping_refuses_what_the_gates_did_not_pass(small_dbs, edit):
     with small_dbs.target() as conn:
         assert conn.execute("SELECT count(*) FROM doctor_migration.doctor_rows "
                             "WHERE run_id = %s", (sid,)).fetchone()[0] == 0
+
+
+def test_maintenance_that_writes_no_row_keeps_the_seals(small_dbs):
+    """The seals hold the rows' writers, which VACUUM FULL, FREEZE and ANALYZE keep."""
+    sid = "maintained-stage"
+    passed = gated(small_dbs, sid)
+    with small_dbs.target() as conn:
+        for name in ("profile_coverage", "clean_doctors"):
+            conn.execute(f"VACUUM (FULL, FREEZE, ANALYZE) doctor_migration.{name}")
+    sealed = mapped(small_dbs, sid, passed)
+    with small_dbs.target() as conn:
+        conn.execute("VACUUM (FULL, FREEZE, ANALYZE) doctor_migration.doctor_rows")
+    assert load(small_dbs, sid, sealed).inserted == 40
 
 
 def test_a_seal_of_another_stage_is_refused(small_dbs):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,7 @@ import psycopg
 from doctor_migration import runner
 from doctor_migration.defs.config import migration_run_config
 from doctor_migration.defs.jobs import MIGRATION
+from doctor_migration.migration import db, stage, target
 from doctor_migration.migration.db import load_sql
 from doctor_migration.names import EXIT_COMMITTED
 from doctor_migration_tests.helpers import doctors, lone_clean_ids, migrate, snapshot
@@ -73,11 +75,75 @@ def test_the_assets_are_tables_an_operator_can_query(small_dbs):
         assert meta["dagster/row_count"].value == rows, asset
         assert meta["query"].value == (
             f"`SELECT * FROM doctor_migration.{asset} WHERE run_id = '{run.run_id}'`")
+    # doctor_rows' preview: its first rows as the plan orders them, most patients first.
+    columns = ["legacy_user_id", "doctor_number", "years_experience", "licensed_since"]
+    with small_dbs.target() as conn:
+        first = conn.execute(
+            "SELECT legacy_user_id, doctor_number, years_experience, licensed_since::text "
+            "FROM doctor_migration.doctor_rows WHERE run_id = %s ORDER BY "
+            "(migration_metadata ->> 'source_patient_count')::bigint DESC, legacy_user_id "
+            "LIMIT 10", (run.run_id,)).fetchall()
+    assert [tuple(r.data[c] for c in columns)
+            for r in materialized["doctor_rows"]["preview"].value.records] == first
     # The next run replaces the last run's stage, and leaves the plan's.
     again = migrate(40)
     assert again.success, again.failures
     assert {t: set(rows) for t, rows in stage_rows(small_dbs.target_url).items()} == \
         dict.fromkeys(STAGE_TABLES, {plan.run_id, again.run_id})
+
+
+def test_the_planner_knows_the_size_of_each_new_stage(small_dbs):
+    """The steps analyze the stage tables' planned columns after filling them, so the plans of
+    the next statements count a new stage's rows, not those of the stage analyzed before it
+    (which would make them join the new stage in nested loops)."""
+    assert migrate(40).success
+    run = migrate(40)
+    assert run.success, run.failures
+    with small_dbs.target() as conn:
+        profiles = conn.execute("SELECT count(*) FROM public.profiles WHERE profile_type = "
+                                "'doctor' AND legacy_user_id IS NOT NULL").fetchone()[0]
+        for table, rows in [("profile_coverage", profiles), ("clean_doctors", 40),
+                            ("source_users", len(small_dbs.world.users))]:
+            plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM doctor_migration.{table} "
+                                "WHERE run_id = %s", (run.run_id,)).fetchone()[0]
+            assert plan[0]["Plan"]["Plan Rows"] == rows, table
+
+
+def test_the_gates_do_not_wait_for_the_accounting(small_dbs):
+    """What runs on the staged clean doctors (the gates) starts once step 1.1's rows are in,
+    while the accounting of every source user is still on its way."""
+    sid = "gated-early"
+    timeouts = target.Timeouts(lock_timeout="10s")
+    with db.connect(small_dbs.target_url, "target") as conn:
+        stage.start(conn, sid, "run", timeouts)
+    with small_dbs.target() as conn:
+        conn.execute(
+            "CREATE FUNCTION public.wait_for_test() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN PERFORM pg_advisory_xact_lock_shared({HOLD_KEY}); RETURN NULL; END $$")
+        conn.execute("CREATE TRIGGER wait_for_test BEFORE INSERT ON doctor_migration.source_users "
+                     "FOR EACH STATEMENT EXECUTE FUNCTION public.wait_for_test()")
+    held = Hold(small_dbs.target_url, HOLD_KEY)
+    seen = []
+
+    def staged() -> str:
+        with small_dbs.target() as conn:
+            seen.append(conn.execute("SELECT count(*) FROM doctor_migration.clean_doctors "
+                                     "WHERE run_id = %s", (sid,)).fetchone()[0])
+            seen.append(conn.execute("SELECT count(*) FROM doctor_migration.source_users "
+                                     "WHERE run_id = %s", (sid,)).fetchone()[0])
+        held.release()
+        return "gated"
+
+    try:
+        assert stage.stage_source(partial(db.connect, small_dbs.source_url, "source"),
+                                  partial(db.connect, small_dbs.target_url, "target"), sid, "run",
+                                  timeouts, staged=staged) == "gated"
+    finally:
+        held.release()
+    assert seen == [40, 0]
+    with small_dbs.target() as conn:
+        assert conn.execute("SELECT count(*) FROM doctor_migration.source_users "
+                            "WHERE run_id = %s", (sid,)).fetchone()[0] == len(small_dbs.world.users)
 
 
 def multiprocess_job() -> dg.JobDefinition:

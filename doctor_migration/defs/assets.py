@@ -35,7 +35,7 @@ from doctor_migration.defs.resources import PostgresResource
 from doctor_migration.migration import accounting, locks, preflight, seal, stage, timings
 from doctor_migration.migration.db import load_sql, location
 from doctor_migration.migration.errors import MigrationError
-from doctor_migration.migration.gates import GateResult, evaluate_gates
+from doctor_migration.migration.gates import Evaluation, GateResult, evaluate
 from doctor_migration.migration.load import LoadResult, load_doctors
 from doctor_migration.migration.mapping import MAPPED_COLUMNS, RULES
 from doctor_migration.migration.report import build_report, render_markdown
@@ -223,18 +223,26 @@ def stage_clean_doctors(
         preflight.check_source(conn, settings.lock_timeout)
         estimates = preflight.estimated_rows(conn)
     read_at = datetime.now(timezone.utc)
-    stage.stage_source(source.connect, target.connect, sid, what, timeouts)
-    # The gates and the seals of what they passed, in one snapshot of the stage.
+
+    def gated() -> tuple[Evaluation, list[seal.Seal]]:
+        """The gates and the seals of what they passed, in one snapshot of the stage."""
+        with target.connect() as conn, stage.transaction(conn, sid, what, timeouts,
+                                                         claim=claim(context),
+                                                         repeatable_read=True):
+            return (evaluate(conn, sid, settings.expected_count),
+                    [seal.take(conn, name, sid, context.run.run_id)
+                     for name in ("profile_coverage", "clean_doctors")])
+
+    # The gates while the accounting is still read; then the accounting, held against the
+    # clean doctors in a later snapshot: any write to them in between breaks their seal.
+    evaluated, passed = stage.stage_source(source.connect, target.connect, sid, what, timeouts,
+                                           staged=gated)
     with target.connect() as conn, stage.transaction(conn, sid, what, timeouts,
                                                      claim=claim(context),
                                                      repeatable_read=True):
-        gates = evaluate_gates(conn, sid, settings.expected_count)
-        passed = [seal.take(conn, name, sid, context.run.run_id)
-                  for name in ("profile_coverage", "clean_doctors")]
         tally = accounting.tally(conn, sid)
         merges = accounting.blank_email_merges(conn, sid)
-        cur = conn.execute(load_sql("select_clean_doctor_summary"), {"run_id": sid})
-        summary = dict(zip([d.name for d in cur.description], cur.fetchone()))
+    gates, summary = evaluated.gates, evaluated.summary
     gates.append(accounting.every_source_user_accounted_for(tally))
     # Evaluated here with the gates, so a stopped run still reports it.
     gates.append(accounting.no_users_merged_under_a_blank_email(merges))

@@ -141,21 +141,40 @@ def no_clean_doctor_fails_step_3_3(clean: int, matches: list[tuple[int, str, str
     )
 
 
-def evaluate_gates(conn: psycopg.Connection, stage_id: str, expected: int) -> list[GateResult]:
-    """Every stop condition of step 1.3 over the command's stage, in the plan's order."""
+@dataclass(frozen=True)
+class Evaluation:
+    """What step 1.3 found in the command's stage: the clean doctors counted (the clean_doctors
+    step's metadata: clean_doctors, with_office_assignment, with_settings,
+    deduplicated_by_name) and every stop condition, in the plan's order."""
+
+    summary: dict[str, int]
+    gates: list[GateResult]
+
+
+def evaluate(conn: psycopg.Connection, stage_id: str, expected: int) -> Evaluation:
+    """Step 1.3 over the command's stage: one pass over its clean doctors and profiles
+    (select_gate_offenders.sql), and one over the doctors their profiles already hold."""
     params = {"run_id": stage_id}
-    clean = conn.execute(load_sql("select_clean_doctor_summary"), params).fetchone()[0]
-    counts = dict(conn.execute(load_sql("select_profile_count_offenders"), params).fetchall())
-    rows = conn.execute(load_sql("select_profile_mismatches"),
-                        {**params, "whitespace": WHITESPACE}).fetchall()
-    compared = rows[0][2]
-    return [
+    cur = conn.execute(load_sql("select_gate_offenders"),
+                       {**params, "whitespace": WHITESPACE, **names.TEST_ACCOUNT_RULES})
+    found = dict(zip([d.name for d in cur.description], cur.fetchone()))
+    offenders = found.pop("offenders")
+    compared = found.pop("compared")
+    clean = found["clean_doctors"]
+    matches = [(o["user_id"], side, rule) for o in offenders
+               for side in ("source", "profile") for rule in sorted(o[f"{side}_rules"])]
+    return Evaluation(summary=found, gates=[
         clean_doctor_count_is_expected(clean, expected),
-        every_clean_doctor_has_one_profile(clean, counts),
-        profiles_match_source(compared, {uid: list(columns) for uid, columns, _ in rows[1:]}),
+        every_clean_doctor_has_one_profile(
+            clean, {o["user_id"]: o["profiles"] for o in offenders if o["profiles"] != 1}),
+        profiles_match_source(
+            compared, {o["user_id"]: o["differing"] for o in offenders if o["differing"]}),
         no_profile_has_another_doctor(
             clean, conn.execute(load_sql("select_profiles_with_other_doctors"), params).fetchall()),
-        no_clean_doctor_fails_step_3_3(
-            clean, conn.execute(load_sql("select_step_3_3_offenders"),
-                                {**params, **names.TEST_ACCOUNT_RULES}).fetchall()),
-    ]
+        no_clean_doctor_fails_step_3_3(clean, matches),
+    ])
+
+
+def evaluate_gates(conn: psycopg.Connection, stage_id: str, expected: int) -> list[GateResult]:
+    """Every stop condition of step 1.3 over the command's stage, in the plan's order."""
+    return evaluate(conn, stage_id, expected).gates

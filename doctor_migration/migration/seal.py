@@ -1,16 +1,18 @@
 """Seals: what the gates passed is what the load writes.
 
 A step that fills or checks a stage table seals it: the count of the command's rows and a
-digest of them, taken in the same snapshot as the step's own work, and recorded with the step's
-output in the Dagster run (ids, counts and digests only). The next step verifies the seals of
-what it reads inside the transaction that uses it; the load verifies the seal of doctor_rows over
-its own private copy of the rows, after its locks, in the transaction that writes them. A session
-that can rewrite the stage cannot rewrite the run's event log, so any change to a sealed table
-in between (rows deleted, edited or added, a refill by another command) stops the command
-before it writes.
+digest of the transactions that wrote them, taken in the same snapshot as the step's own work,
+and recorded with the step's output in the Dagster run (ids, counts and digests only). The next
+step verifies the seals of what it reads inside the transaction that uses it; the load verifies
+the seal of doctor_rows in the very statement that copies the rows into its typed stage, after
+its locks, in the transaction that writes them. A session that can rewrite the stage cannot
+rewrite the run's event log, so any change to a sealed table in between (rows deleted, edited
+or added, a refill by another command) stops the command before it writes.
 
-The digest is an md5 over the sorted md5s of the rows' text (a multiset digest: independent of
-the rows' order), with the output settings pinned (db.PinnedConnection).
+The digest reads no value: PostgreSQL stamps every row version an INSERT or UPDATE writes with
+its transaction's id, so the writers of the rows, and how many each wrote, change with any write
+(select_stage_digest.sql). It costs a scan of the rows, where a digest of their text costs
+their text and a sort.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ from doctor_migration.migration.errors import MigrationError, StopMigration
 from doctor_migration.names import SHOWN
 
 SCHEMA = "doctor_migration"
-# The load's private copy of the command's doctor_rows (create_sealed_doctor_rows.sql).
-PRIVATE_DOCTOR_ROWS = sql.Identifier("pg_temp", "sealed_doctor_rows")
 
 
 class StageChanged(StopMigration):
@@ -52,34 +52,40 @@ class Seal:
                       ("table", "stage_id", "sealed_by", "rows", "digest")})
 
 
-def _digest(conn: psycopg.Connection, relation: sql.Composable, stage_id: str) -> tuple[int, str]:
-    rows, digest = conn.execute(
-        sql.SQL(load_sql("select_stage_digest")).format(table=relation),
-        {"run_id": stage_id}).fetchone()
+def query(table: str) -> sql.Composed:
+    """The statement that takes the seal of the stage table `table` (count, digest) for the
+    stage %(run_id)s, as a statement of its own or inside another one."""
+    statement = load_sql("select_stage_digest").rstrip().removesuffix(";")
+    return sql.SQL(statement).format(table=sql.Identifier(SCHEMA, table))
+
+
+def _count(conn: psycopg.Connection, table: str, stage_id: str) -> tuple[int, str]:
+    rows, digest = conn.execute(query(table), {"run_id": stage_id}).fetchone()
     return int(rows), digest
 
 
 def take(conn: psycopg.Connection, table: str, stage_id: str, sealed_by: str) -> Seal:
     """The seal of the stage table `table`'s rows of `stage_id`, in the current snapshot."""
-    rows, digest = _digest(conn, sql.Identifier(SCHEMA, table), stage_id)
+    rows, digest = _count(conn, table, stage_id)
     return Seal(table=table, stage_id=stage_id, sealed_by=sealed_by, rows=rows, digest=digest)
 
 
 def verify(conn: psycopg.Connection, seal: Seal, stage_id: str,
-           relation: sql.Composable | None = None) -> None:
-    """Stop (StageChanged) unless `relation` (by default the sealed stage table itself) holds
-    exactly the rows of `stage_id` that `seal` was taken of."""
+           found: tuple[int, str] | None = None) -> None:
+    """Stop (StageChanged) unless the sealed stage table holds exactly the rows of `stage_id`
+    that `seal` was taken of: as they are now, or `found`, the (count, digest) a statement that
+    used them took of them (query())."""
     if seal.stage_id != stage_id:
         raise StageChanged(
             f"the seal of {SCHEMA}.{seal.table} belongs to stage {seal.stage_id}, not to this "
             f"command's stage {stage_id}; nothing was written: run the migration again")
-    rows, digest = _digest(conn, relation or sql.Identifier(SCHEMA, seal.table), stage_id)
+    rows, digest = found or _count(conn, seal.table, stage_id)
     if (rows, digest) == (seal.rows, seal.digest):
         return
     raise StageChanged(
         f"{SCHEMA}.{seal.table} of stage {stage_id} is not what run {seal.sealed_by} checked "
         f"and sealed ({seal.rows} rows then, {rows} now"
-        + ("" if rows != seal.rows else ", the same count but other values")
+        + ("" if rows != seal.rows else ", the same count but rows written since")
         + f"){_named(conn, seal.table, stage_id)}; another session or command changed it "
         "after its step, so nothing was written: run the migration again")
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -42,6 +42,16 @@ TABLES = target.STAGE_TABLES
 API_ROLES = ["anon", "authenticated", "service_role"]
 # pg_advisory_xact_lock key that serializes creating the stage and replacing stages ("DMIS").
 STAGE_LOCK_KEY = 0x444D4953
+# The columns of each stage table whose statistics the plans of the steps after it need: the
+# stage id, which every statement filters on, and the keys they join on. Without them the
+# planner takes a new stage for a handful of rows and joins it in nested loops; statistics of
+# the other columns (names, e-mails, the mapped values) would only cost the ANALYZE time.
+# doctor_rows needs none: it is only scanned.
+PLANNED_COLUMNS = {
+    "profile_coverage": ("run_id", "legacy_user_id"),
+    "clean_doctors": ("run_id", "user_id"),
+    "source_users": ("run_id", "user_id", "duplicate_of", "outcome"),
+}
 # COPY data is passed on to the target in blocks of about this many bytes.
 BLOCK_BYTES = 256 * 1024
 # The locks the source read waits for: a reader is kept out only by an ACCESS EXCLUSIVE lock.
@@ -50,6 +60,7 @@ PROFILES_READ = {"public.profiles": "AccessShareLock"}
 NOTHING_CHANGED = "nothing was changed"
 
 Connect = Callable[..., AbstractContextManager[psycopg.Connection]]
+T = TypeVar("T")
 
 
 class StageGone(DatabaseBusy):
@@ -348,16 +359,19 @@ def _stage_outcomes(source: Connect, target_: Connect, stage_id: str, command: s
 
 
 def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
-                 timeouts: target.Timeouts) -> None:
+                 timeouts: target.Timeouts, staged: Callable[[], T] | None = None) -> T | None:
     """Step 1.1 (clean_doctors) and every source user's outcome (source_users), from one
     READ ONLY, REPEATABLE READ snapshot of the source, into the command's stage. `source` takes
-    the lock timeout, which bounds every wait for a source connection or session."""
+    the lock timeout, which bounds every wait for a source connection or session.
+    `staged` runs as soon as clean_doctors and its statistics are committed, while the
+    accounting may still be on its way (the gates need only clean_doctors and
+    profile_coverage); its result is returned once the accounting is staged too."""
     imported = threading.Event()
     # The source's connection inside the target's: an error of the source's passes its
     # db.connect first, which names a setting of the source's that caused it (db.setting_error).
-    with target_() as tgt, source(lock_timeout=timeouts.lock_timeout) as src, \
-            ThreadPoolExecutor(max_workers=1) as pool:
-        with source_transaction(src, timeouts.lock_timeout):
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with target_() as tgt, source(lock_timeout=timeouts.lock_timeout) as src, \
+                source_transaction(src, timeouts.lock_timeout):
             snapshot = src.execute(load_sql("export_snapshot")).fetchone()[0]
             accounting = pool.submit(_stage_outcomes, source, target_, stage_id, command,
                                      timeouts, snapshot, imported)
@@ -369,12 +383,16 @@ def stage_source(source: Connect, target_: Connect, stage_id: str, command: str,
                 # accounting's connection has imported it (or failed, at the latest after the
                 # lock timeout).
                 imported.wait()
+        done = staged() if staged else None
         accounting.result()  # the accounting's own error, if it failed
+    return done
 
 
 def analyze(conn: psycopg.Connection, name: str) -> None:
-    """Statistics for the stage table `name`, just filled."""
-    conn.execute(sql.SQL(load_sql("analyze_stage_table")).format(table=table(name)))
+    """Statistics for the stage table `name`, just filled: of its PLANNED_COLUMNS."""
+    conn.execute(sql.SQL(load_sql("analyze_stage_table")).format(
+        table=table(name),
+        columns=sql.SQL(", ").join(map(sql.Identifier, PLANNED_COLUMNS[name]))))
 
 
 def map_doctor_rows(conn: psycopg.Connection, stage_id: str, checked: list[seal.Seal],
@@ -387,20 +405,16 @@ def map_doctor_rows(conn: psycopg.Connection, stage_id: str, checked: list[seal.
     conn.execute(sql.SQL(load_sql("delete_stage_rows")).format(table=table("doctor_rows")),
                  {"run_ids": [stage_id]})
     rows = conn.execute(load_sql("insert_doctor_rows"), {"run_id": stage_id}).rowcount
-    analyze(conn, "doctor_rows")
     return rows, seal.take(conn, "doctor_rows", stage_id, sealed_by)
 
 
 def stage_doctor_rows(conn: psycopg.Connection, stage_id: str,
                       sealed: seal.Seal | None = None) -> int:
     """The command's doctor_rows in pg_temp.doctor_stage, typed like public.doctors (dropped at
-    the end of the transaction): what the load merges and the reconciliation compares. The rows
-    are first copied where no other session can change them (pg_temp.sealed_doctor_rows) and,
-    given the doctor_rows step's seal, verified against it. Returns how many rows (the clean
-    doctors)."""
-    conn.execute(load_sql("create_sealed_doctor_rows"), {"run_id": stage_id})
-    if sealed is not None:
-        seal.verify(conn, sealed, stage_id, seal.PRIVATE_DOCTOR_ROWS)
+    the end of the transaction): what the load merges and the reconciliation compares. Given
+    the doctor_rows step's seal, the rows are verified against it in the statement that copies
+    them, so what is staged is what was sealed, whatever another session does meanwhile.
+    Returns how many rows (the clean doctors)."""
     conn.execute(load_sql("create_doctor_stage"))
     types = {c.name: c for c in doctor_columns(conn)}
     values = sql.SQL(", ").join(
@@ -408,4 +422,10 @@ def stage_doctor_rows(conn: psycopg.Connection, stage_id: str,
             sql.Identifier("s", name),
             sql.Identifier(types[name].type_schema, types[name].type_name))
         for name in MAPPED_COLUMNS)
-    return conn.execute(sql.SQL(load_sql("fill_doctor_stage")).format(values=values)).rowcount
+    rows, digest = conn.execute(
+        sql.SQL(load_sql("fill_doctor_stage")).format(values=values,
+                                                      seal=seal.query("doctor_rows")),
+        {"run_id": stage_id}).fetchone()
+    if sealed is not None:
+        seal.verify(conn, sealed, stage_id, (rows, digest))
+    return rows

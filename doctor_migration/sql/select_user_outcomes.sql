@@ -5,10 +5,12 @@
 -- The migrated set must equal select_clean_doctors.sql's result exactly: the clean_doctors
 -- asset checks that on every run, and the tests on generated worlds.
 -- %(user_id)s limits the answer to one user (NULL: everyone).
+-- One pass over dispatch_patient counts each user's active and archived patients.
 WITH patient_stats AS (
-    SELECT doctor_id, COUNT(*) AS patient_count
+    SELECT doctor_id,
+           COUNT(*) FILTER (WHERE archived = false OR archived IS NULL) AS patient_count,
+           COUNT(*) FILTER (WHERE archived = true) AS archived_patient_count
     FROM dispatch_patient
-    WHERE archived = false OR archived IS NULL
     GROUP BY doctor_id
 ),
 users AS (
@@ -19,8 +21,7 @@ users AS (
            EXISTS (SELECT 1 FROM dispatch_office_doctors AS dod WHERE dod.user_id = au.id)
                AS has_office_assignment,
            COALESCE(ps.patient_count, 0) AS patient_count,
-           (SELECT COUNT(*) FROM dispatch_patient AS p
-             WHERE p.doctor_id = au.id AND p.archived = true) AS archived_patient_count,
+           COALESCE(ps.archived_patient_count, 0) AS archived_patient_count,
            COALESCE(NOT (
                LOWER(au.email) LIKE %(test)s OR
                LOWER(au.email) LIKE %(demo)s OR
@@ -82,5 +83,4 @@ SELECT u.user_id,
        u.last_login
 FROM users AS u
 LEFT JOIN eligible AS e ON e.user_id = u.user_id
-WHERE %(user_id)s::integer IS NULL OR u.user_id = %(user_id)s::integer
-ORDER BY u.user_id;
+WHERE %(user_id)s::integer IS NULL OR u.user_id = %(user_id)s::integer;
