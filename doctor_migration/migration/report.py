@@ -180,8 +180,9 @@ def render_markdown(report: dict) -> str:
     if report["ledger"]:
         parts.append("## Ledger")
         parts.append(
-            f"Recorded in `doctor_migration.runs` as `{report['run_id']}`, with every written "
-            "row's state before and after in `doctor_migration.row_changes`. Undo exactly with "
+            f"Recorded in `doctor_migration.runs` as `{report['run_id']}`, with every updated or "
+            "deleted row's state before (an updated row's after too) and a digest of every "
+            "inserted row in `doctor_migration.row_changes`. Undo exactly with "
             f"`{report['ledger']['rollback']}`, or in the Dagster UI by launching the job "
             f"`{report['ledger'].get('rollback_job', 'rollback_doctor_migration')}` with "
             f"`run_id: {report['run_id']}` (left empty, it undoes the newest run that changed "
