@@ -286,19 +286,44 @@ def timed_out(exc: psycopg.Error) -> str | None:
     return None
 
 
+# How many sessions _server_limit opens at most to read the server's own limit, which its
+# statement keeps hitting.
+LIMIT_ATTEMPTS = 5
+
+
 def _server_limit(conninfo: str, role: str, name: str) -> tuple[str, str, str, bool] | None:
     """(role, database, the `role` server's value of the limit `name`, whether it is on and
     shorter than the tool's own) as a new session sees them; None when the server cannot be
     asked."""
     own = OWN_LIMITS[name] if role == "target" else None
+    params = {"name": name, "own_limit": own}
+    # Set by ALTER ROLE or ALTER DATABASE (the usual case): read in a session with no
+    # statement_timeout of its own, which a limit as short as 1ms cannot cancel.
     try:
         with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None,
-                             connect_timeout=5,
+                             connect_timeout=5, options=" ".join(filter(None, (
+                                 conninfo_to_dict(conninfo).get("options"),
+                                 "-c statement_timeout=0"))),
                              application_name=f"{APPLICATION_NAME} check") as check:
-            return check.execute(load_sql("select_server_limit"),
-                                 {"name": name, "own_limit": own}).fetchone()
+            configured = check.execute(load_sql("select_configured_limit"), params).fetchone()
     except psycopg.Error:
         return None
+    if configured is not None:
+        return configured
+    # Else the server's own setting, as a new session gets it; a very short one can cancel
+    # even this cheap statement on a busy server: a few new sessions ask again.
+    for _ in range(LIMIT_ATTEMPTS):
+        try:
+            with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None,
+                                 connect_timeout=5,
+                                 application_name=f"{APPLICATION_NAME} check") as check:
+                return check.execute(load_sql("select_server_limit"), params).fetchone()
+        except psycopg.errors.QueryCanceled:
+            continue
+        except psycopg.Error:
+            return None
+    return None
+    return None
 
 
 def _lift(url: str, role: str, user: str, dbname: str, name: str) -> str:
